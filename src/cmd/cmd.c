@@ -1,0 +1,28 @@
+/*
+ * Helpers shared by the subcommand front ends.
+ */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/banned.h"
+
+void cmd_print_error(const struct it_error *err)
+{
+	char buf[IT_ERROR_FILE_MAX + IT_ERROR_MESSAGE_MAX + 64];
+
+	fprintf(stderr, "%s\n", it_error_format(err, buf, sizeof(buf)));
+}
+
+int cmd_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	}
+	return 0;
+}
