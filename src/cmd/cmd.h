@@ -32,7 +32,7 @@ int cmd_profile(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-/** Prints "infertune: " + the formatted error to stderr. */
+/** Prints the formatted error ("file:line:col: message") and a newline to stderr. */
 void cmd_print_error(const struct it_error *err);
 
 /** True when argv holds -h or --help before any "--". */

@@ -69,7 +69,8 @@ static struct model_config *load(const char *path, struct it_error *err)
 		goto out;
 	while (i < len && strchr(" \t\r\n", text[i]))
 		i++;
-	if (i < len && text[i] == '{')
+	/* A text-format file starts with a field name; JSON with '{' (or a wrong '['). */
+	if (i < len && (text[i] == '{' || text[i] == '['))
 		cfg = model_config_from_json_text(text, len, name, err);
 	else
 		cfg = model_config_parse(text, len, name, err);

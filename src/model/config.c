@@ -142,10 +142,24 @@ static int32_t *collect_i32(struct view_storage *vs,
 	return v;
 }
 
-/* Error at a node's position; JSON-built nodes have none (line 0). */
+/*
+ * Where to point at a message node: its '{' when it is one element of a list
+ * (`input [ {...}, {...} ]` gives every element the field name's position),
+ * else its field name. JSON-built nodes have no position (line 0).
+ */
+static int node_line(const struct pbtxt_node *n)
+{
+	return n->list_line && n->value_line ? n->value_line : n->line;
+}
+
+static int node_col(const struct pbtxt_node *n)
+{
+	return n->list_line && n->value_line ? n->value_col : n->col;
+}
+
 #define NODE_ERR(cfg, err, node, ...)                                        \
-	it_error_at((err), IT_ERR_INVALID, (cfg)->source, (node)->line,      \
-		    (node)->col, __VA_ARGS__)
+	it_error_at((err), IT_ERR_INVALID, (cfg)->source, node_line(node),   \
+		    node_col(node), __VA_ARGS__)
 
 static int check_dims(const struct model_config *cfg,
 		      const struct pbtxt_node *tensor, const char *what,
@@ -203,8 +217,8 @@ static int view_tensor(struct model_config *cfg, struct view_storage *vs,
 	t->optional = bool_field(node, "optional");
 	t->is_shape_tensor = bool_field(node, "is_shape_tensor");
 	t->allow_ragged_batch = bool_field(node, "allow_ragged_batch");
-	t->line = node->line;
-	t->col = node->col;
+	t->line = node_line(node);
+	t->col = node_col(node);
 
 	if (!t->name[0])
 		return NODE_ERR(cfg, err, node, "%s must specify 'name'", kind);
@@ -292,8 +306,8 @@ static int view_instance_groups(struct model_config *cfg,
 		g->name = str_field(node, "name");
 		g->kind = (enum instance_kind)enum_field(node, desc, "kind");
 		g->gpus = collect_i32(vs, node, "gpus", &g->n_gpus);
-		g->line = node->line;
-		g->col = node->col;
+		g->line = node_line(node);
+		g->col = node_col(node);
 		count = pbtxt_node_find(node, "count");
 		/* Triton: "Default is 1"; it turns an unset count into 1. */
 		g->count = count ? (int32_t)i64_value(count) : 1;
@@ -307,11 +321,15 @@ static int view_instance_groups(struct model_config *cfg,
 			return NODE_ERR(cfg, err, node,
 					"instance_group %zu has kind %s but lists GPUs; 'gpus' is only valid with KIND_GPU or KIND_AUTO",
 					k, instance_kind_name(g->kind));
-		for (size_t j = 0; j < g->n_gpus; j++)
-			if (g->gpus[j] < 0)
-				return NODE_ERR(cfg, err, node,
-						"instance_group %zu: GPU id %d is negative",
-						k, (int)g->gpus[j]);
+		for (size_t j = 0; j < node->n_children; j++) {
+			const struct pbtxt_node *gpu = node->children[j];
+
+			if (!strcmp(gpu->name, "gpus") && i64_value(gpu) < 0)
+				return it_error_at(err, IT_ERR_INVALID, cfg->source,
+						   gpu->value_line, gpu->value_col,
+						   "instance_group %zu: GPU id %lld is negative",
+						   k, (long long)i64_value(gpu));
+		}
 		k++;
 	}
 	cfg->instance_groups = gs;
@@ -567,7 +585,8 @@ struct model_config *model_config_from_json_text(const char *text, size_t len,
 	json_error_t jerr;
 	json_t *json;
 
-	json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Protobuf strings may hold NUL bytes; the schema keeps their lengths. */
+	json = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!json) {
 		it_error_at(err, IT_ERR_PARSE, what, jerr.line, jerr.column,
 			    "invalid JSON: %s", jerr.text);

@@ -270,15 +270,17 @@ static int float_text_parse(const char *s, double *out)
 		return NUM_OK;
 	}
 	/* Pure integer tokens (incl. hex and octal) are integers, as in protobuf. */
-	if (int_text_parse(s, &int_neg, &mag) == NUM_OK) {
+	rc = int_text_parse(s, &int_neg, &mag);
+	if (rc == NUM_OK) {
 		d = (double)mag;
 		*out = int_neg ? -d : d;
 		return NUM_OK;
 	}
+	/* a huge hex or octal integer; a huge decimal one strtod() reads below */
+	if (rc == NUM_RANGE && p[0] == '0')
+		return NUM_RANGE;
 	if (!decimal_float_syntax(p, true))
 		return NUM_SYNTAX;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		return NUM_SYNTAX; /* an over-long hex integer */
 	len = strlen(p);
 	copy = xstrndup(p, len);
 	if (copy[len - 1] == 'f' || copy[len - 1] == 'F')
@@ -459,20 +461,16 @@ static void quote_short(struct strbuf *sb, const char *s, size_t n)
 
 static const char *type_name(enum pb_type t)
 {
-	switch (t) {
-	case PB_DOUBLE: return "double";
-	case PB_FLOAT: return "float";
-	case PB_INT32: return "int32";
-	case PB_INT64: return "int64";
-	case PB_UINT32: return "uint32";
-	case PB_UINT64: return "uint64";
-	case PB_BOOL: return "bool";
-	case PB_STRING: return "string";
-	case PB_BYTES: return "bytes";
-	case PB_ENUM: return "enum";
-	case PB_MESSAGE: return "message";
-	}
-	return "?";
+	static const char *const names[] = {
+		[PB_DOUBLE] = "double", [PB_FLOAT] = "float",
+		[PB_INT32] = "int32",   [PB_INT64] = "int64",
+		[PB_UINT32] = "uint32", [PB_UINT64] = "uint64",
+		[PB_BOOL] = "bool",     [PB_STRING] = "string",
+		[PB_BYTES] = "bytes",   [PB_ENUM] = "enum",
+		[PB_MESSAGE] = "message",
+	};
+
+	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 
 /* ---------------------------------------------------------------------- */
@@ -604,6 +602,9 @@ static void describe_node(struct strbuf *sb, const struct pbtxt_node *n)
 	case PBTXT_MESSAGE:
 		strbuf_adds(sb, "a message");
 		break;
+	case PBTXT_EMPTY_LIST:
+		strbuf_adds(sb, "an empty list");
+		break;
 	}
 }
 
@@ -628,12 +629,13 @@ static int expect_error(const struct norm *c, const struct pbtxt_node *n,
 static int range_error(const struct norm *c, const struct pbtxt_node *n,
 		       const struct pb_field *f)
 {
+	int shown = (int)(n->value_len > QUOTE_MAX_BYTES ? QUOTE_MAX_BYTES
+							 : n->value_len);
 	int line, col;
 
 	value_pos(n, &line, &col);
 	return norm_error(c, IT_ERR_INVALID, line, col,
-			  "value %.*s out of range for %s field '%s'",
-			  (int)(n->value_len > QUOTE_MAX_BYTES ? QUOTE_MAX_BYTES : n->value_len),
+			  "value %.*s out of range for %s field '%s'", shown,
 			  n->value, type_name(f->type), f->name);
 }
 
@@ -719,7 +721,10 @@ static int normalize_scalar(const struct norm *c, struct pbtxt_node *n,
 	case PB_DOUBLE:
 		if (n->kind != PBTXT_NUMBER && n->kind != PBTXT_IDENT)
 			return expect_error(c, n, f, m, "a number");
-		if (float_text_parse(n->value, &d) != NUM_OK)
+		rc = float_text_parse(n->value, &d);
+		if (rc == NUM_RANGE)
+			return range_error(c, n, f);
+		if (rc != NUM_OK)
 			return expect_error(c, n, f, m, "a number");
 		if (f->type == PB_FLOAT)
 			d = to_float_precision(d);
@@ -937,11 +942,14 @@ static int normalize_child(const struct norm *c, struct slot *s,
 		}
 		return 0;
 	}
-	if (n->kind == PBTXT_MESSAGE)
-		return norm_error(c, IT_ERR_INVALID, n->line, n->col,
+	if (n->kind == PBTXT_MESSAGE) {
+		/* at the '{', where the scalar value was expected */
+		value_pos(n, &line, &col);
+		return norm_error(c, IT_ERR_INVALID, line, col,
 				  "field '%s' is a scalar (%s); it cannot be a message",
 				  f->name, f->type == PB_ENUM ? f->enum_type->name
 							      : type_name(f->type));
+	}
 	rc = normalize_scalar(c, n, f, desc, &is_default);
 	if (rc)
 		return rc;
@@ -1045,13 +1053,27 @@ static int normalize_message(const struct norm *c, struct pbtxt_node *msg,
 
 		if (!f) {
 			rc = norm_error(c, IT_ERR_INVALID, n->line, n->col,
-					"unknown field '%s' in %s", n->name, desc->name);
+					"unknown field '%s' in %s",
+					n->name ? n->name : "", desc->name);
+			goto out;
+		}
+		if ((n->kind == PBTXT_EMPTY_LIST || n->list_line) &&
+		    !(f->flags & PB_REPEATED)) {
+			rc = norm_error(c, IT_ERR_INVALID, n->list_line,
+					n->list_col,
+					"non-repeated field '%s' of %s cannot take a list",
+					f->name, desc->name);
 			goto out;
 		}
 		s->node = n;
 		s->field = f;
 		s->field_index = (size_t)(f - desc->fields);
 		s->order = i;
+		if (n->kind == PBTXT_EMPTY_LIST) {
+			/* `dims: []` names a repeated field and adds nothing. */
+			s->drop = true;
+			continue;
+		}
 		if (!(f->flags & PB_REPEATED)) {
 			const struct pbtxt_node *prev = first[s->field_index];
 
@@ -1305,7 +1327,7 @@ static json_t *map_json(const struct pbtxt_node *msg, const struct pb_field *f,
 	for (size_t i = 0; i < msg->n_children; i++) {
 		const struct pbtxt_node *e = msg->children[i];
 		const struct pbtxt_node *v;
-		json_t *jv;
+		json_t *jv, *jk;
 
 		if (strcmp(e->name, f->name) || e->kind != PBTXT_MESSAGE)
 			continue;
@@ -1320,13 +1342,11 @@ static json_t *map_json(const struct pbtxt_node *msg, const struct pb_field *f,
 			jv = default_json(vf, flags);
 		if (!jv)
 			continue;
-		if (json_object_setn_new(obj, key.buf, key.len, jv)) {
-			/* key not UTF-8: keep the entry under a repaired key */
-			json_t *fixed = json_text(key.buf, key.len);
-
-			json_object_set_new(obj, json_string_value(fixed), jv);
-			json_decref(fixed);
-		}
+		/* via json_text(): a key that is not UTF-8 is repaired, not lost */
+		jk = json_text(key.buf, key.len);
+		json_object_setn_new(obj, json_string_value(jk),
+				     json_string_length(jk), jv);
+		json_decref(jk);
 	}
 	strbuf_release(&key);
 	return obj;
@@ -1412,6 +1432,8 @@ static int json_error(struct jctx *c, int code, const char *fmt, ...)
 /* "string \"abc\"", "number 1.5", "an object", "null", ... */
 static void describe_json(struct strbuf *sb, const json_t *j)
 {
+	char num[NUM_BUF];
+
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
 		strbuf_adds(sb, "an object");
@@ -1427,7 +1449,8 @@ static void describe_json(struct strbuf *sb, const json_t *j)
 		strbuf_addf(sb, "number %" JSON_INTEGER_FORMAT, json_integer_value(j));
 		break;
 	case JSON_REAL:
-		strbuf_addf(sb, "number %.17g", json_real_value(j));
+		real_format(num, sizeof(num), json_real_value(j), false);
+		strbuf_addf(sb, "number %s", num);
 		break;
 	case JSON_TRUE:
 		strbuf_adds(sb, "true");
@@ -1457,6 +1480,7 @@ static int json_expect(struct jctx *c, const json_t *j, const char *expected)
 static int json_int_value(struct jctx *c, const json_t *j, enum pb_type t,
 			  bool *neg, uint64_t *mag)
 {
+	char num[NUM_BUF];
 	struct strbuf text;
 	int rc = 0;
 
@@ -1474,7 +1498,8 @@ static int json_int_value(struct jctx *c, const json_t *j, enum pb_type t,
 			rc = json_expect(c, j, "an integer");
 			goto out;
 		}
-		strbuf_addf(&text, "%.17g", d);
+		real_format(num, sizeof(num), d, false);
+		strbuf_adds(&text, num);
 		if (d >= 18446744073709551616.0 || d < -9223372036854775808.0) {
 			rc = json_error(c, IT_ERR_INVALID,
 					"value %s out of range for %s", text.buf,
@@ -1484,13 +1509,14 @@ static int json_int_value(struct jctx *c, const json_t *j, enum pb_type t,
 		*neg = d < 0;
 		*mag = d < 0 ? (uint64_t)(-d) : (uint64_t)d;
 	} else if (json_is_string(j)) {
-		int r = int_decimal_parse(json_string_value(j), neg, mag);
+		const char *s = json_string_value(j);
+		int r = int_decimal_parse(s, neg, mag);
 
-		if (r == NUM_SYNTAX || strlen(json_string_value(j)) != json_string_length(j)) {
+		if (r == NUM_SYNTAX || strlen(s) != json_string_length(j)) {
 			rc = json_expect(c, j, "an integer");
 			goto out;
 		}
-		strbuf_adds(&text, json_string_value(j));
+		strbuf_adds(&text, s);
 		if (r == NUM_RANGE) {
 			rc = json_error(c, IT_ERR_INVALID,
 					"value %.40s out of range for %s", text.buf,
@@ -1512,6 +1538,7 @@ out:
 static int json_real_value_of(struct jctx *c, const json_t *j, enum pb_type t,
 			      double *out)
 {
+	char num[NUM_BUF];
 	double d;
 
 	if (json_is_number(j)) {
@@ -1540,8 +1567,11 @@ static int json_real_value_of(struct jctx *c, const json_t *j, enum pb_type t,
 		return json_expect(c, j, "a number");
 	}
 	/* protobuf's JSON parser refuses finite values a float cannot hold */
-	if (t == PB_FLOAT && isfinite(d) && fabs(d) > FLT_MAX)
-		return json_error(c, IT_ERR_INVALID, "value %.17g out of range for float", d);
+	if (t == PB_FLOAT && isfinite(d) && fabs(d) > FLT_MAX) {
+		real_format(num, sizeof(num), d, false);
+		return json_error(c, IT_ERR_INVALID,
+				  "value %s out of range for float", num);
+	}
 	*out = t == PB_FLOAT ? to_float_precision(d) : d;
 	return 0;
 }
@@ -1556,6 +1586,7 @@ static int json_value(struct jctx *c, const json_t *j, const struct pb_field *f,
 {
 	struct pbtxt_node *n = NULL;
 	char buf[NUM_BUF];
+	const char *s;
 	bool neg = false;
 	uint64_t mag = 0;
 	double d = 0.0;
@@ -1589,8 +1620,8 @@ static int json_value(struct jctx *c, const json_t *j, const struct pb_field *f,
 			rc = json_expect(c, j, "true or false");
 			break;
 		}
-		n = json_is_true(j) ? pbtxt_node_new_scalar(f->name, PBTXT_IDENT, "true", 4)
-				    : pbtxt_node_new_scalar(f->name, PBTXT_IDENT, "false", 5);
+		s = json_is_true(j) ? "true" : "false";
+		n = pbtxt_node_new_scalar(f->name, PBTXT_IDENT, s, strlen(s));
 		break;
 	case PB_STRING:
 		if (!json_is_string(j)) {
@@ -1743,7 +1774,8 @@ static int json_map(struct jctx *c, const json_t *j, const struct pb_field *f,
 		}
 		if (json_is_null(v)) {
 			pbtxt_node_free(kn);
-			rc = json_expect(c, v, vf->type == PB_MESSAGE ? "an object" : "a value");
+			rc = json_expect(c, v, vf->type == PB_MESSAGE ? "an object"
+								      : "a value");
 			goto out;
 		}
 		rc = json_value(c, v, vf, depth + 1, &vn);
@@ -1770,6 +1802,7 @@ static int json_message(struct jctx *c, const json_t *j,
 	const char **oneof_key = NULL;
 	size_t base = c->path.len;
 	const char *key;
+	size_t key_len;
 	json_t *v;
 	int rc = 0;
 
@@ -1781,12 +1814,26 @@ static int json_message(struct jctx *c, const json_t *j,
 
 	seen_as = xcalloc(desc->n_fields + 1, sizeof(*seen_as));
 	oneof_key = xcalloc(desc->n_oneofs + 1, sizeof(*oneof_key));
-	json_object_foreach((json_t *)j, key, v) {
-		const struct pb_field *f = pb_message_field(desc, key, false);
+	json_object_keylen_foreach((json_t *)j, key, key_len, v) {
+		const struct pb_field *f = NULL;
 		size_t idx;
 
-		if (!f)
-			f = pb_message_field(desc, key, true);
+		strbuf_setlen(&c->path, base);
+		/* a key with a NUL inside names no field */
+		if (strlen(key) == key_len) {
+			f = pb_message_field(desc, key, false);
+			if (!f)
+				f = pb_message_field(desc, key, true);
+		}
+		if (!f && strlen(key) != key_len) {
+			struct strbuf shown;
+
+			strbuf_init(&shown, 0);
+			quote_short(&shown, key, key_len);
+			rc = json_error(c, IT_ERR_INVALID, "unknown field %s", shown.buf);
+			strbuf_release(&shown);
+			goto out;
+		}
 		if (!f) {
 			rc = json_error(c, IT_ERR_INVALID, "unknown field '%.60s'", key);
 			goto out;
@@ -1812,7 +1859,6 @@ static int json_message(struct jctx *c, const json_t *j,
 			oneof_key[f->oneof] = key;
 		}
 
-		strbuf_setlen(&c->path, base);
 		strbuf_addf(&c->path, ".%s", key);
 		if (f->flags & PB_MAP) {
 			rc = json_map(c, v, f, out, depth);

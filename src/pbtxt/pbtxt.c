@@ -92,6 +92,8 @@ struct pbtxt_node *pbtxt_node_clone(const struct pbtxt_node *node)
 	copy->col = node->col;
 	copy->value_line = node->value_line;
 	copy->value_col = node->value_col;
+	copy->list_line = node->list_line;
+	copy->list_col = node->list_col;
 	if (node->n_children) {
 		copy->children = xcalloc(node->n_children, sizeof(*copy->children));
 		copy->alloc_children = node->n_children;
@@ -165,7 +167,8 @@ struct pbtxt_node *pbtxt_node_find(const struct pbtxt_node *parent,
 	if (!parent)
 		return NULL;
 	for (i = 0; i < parent->n_children; i++) {
-		if (name_is(parent->children[i], name))
+		if (parent->children[i]->kind != PBTXT_EMPTY_LIST &&
+		    name_is(parent->children[i], name))
 			return parent->children[i];
 	}
 	return NULL;
@@ -178,7 +181,8 @@ size_t pbtxt_node_count(const struct pbtxt_node *parent, const char *name)
 	if (!parent)
 		return 0;
 	for (i = 0; i < parent->n_children; i++) {
-		if (name_is(parent->children[i], name))
+		if (parent->children[i]->kind != PBTXT_EMPTY_LIST &&
+		    name_is(parent->children[i], name))
 			n++;
 	}
 	return n;
@@ -199,13 +203,21 @@ void pbtxt_node_set_value(struct pbtxt_node *node, enum pbtxt_kind kind,
 	node->kind = kind;
 }
 
+/* Index of the next child at or after i that is not an empty-list marker. */
+static size_t next_real_child(const struct pbtxt_node *n, size_t i)
+{
+	while (i < n->n_children && n->children[i]->kind == PBTXT_EMPTY_LIST)
+		i++;
+	return i;
+}
+
 bool pbtxt_node_equal(const struct pbtxt_node *a, const struct pbtxt_node *b)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!a || !b)
 		return a == b;
-	if (a->kind != b->kind || a->n_children != b->n_children)
+	if (a->kind != b->kind)
 		return false;
 	if (!a->name != !b->name || (a->name && strcmp(a->name, b->name) != 0))
 		return false;
@@ -213,11 +225,15 @@ bool pbtxt_node_equal(const struct pbtxt_node *a, const struct pbtxt_node *b)
 		return false;
 	if (a->value && memcmp(a->value, b->value, a->value_len) != 0)
 		return false;
-	for (i = 0; i < a->n_children; i++) {
-		if (!pbtxt_node_equal(a->children[i], b->children[i]))
+	i = next_real_child(a, 0);
+	j = next_real_child(b, 0);
+	while (i < a->n_children && j < b->n_children) {
+		if (!pbtxt_node_equal(a->children[i], b->children[j]))
 			return false;
+		i = next_real_child(a, i + 1);
+		j = next_real_child(b, j + 1);
 	}
-	return true;
+	return i == a->n_children && j == b->n_children;
 }
 
 /* ---------------------------------------------------------------- lexer */
@@ -995,7 +1011,15 @@ static int parse_list(struct parser *ps, struct pbtxt_node *parent,
 	 * a message list (colon optional) from a scalar one, and it adds nothing.
 	 */
 	if (tok_is(&t, ']')) {
+		struct pbtxt_node *marker = node_new(name, name_len,
+						     PBTXT_EMPTY_LIST);
+
 		lex_take(&ps->lx);
+		marker->line = name_line;
+		marker->col = name_col;
+		marker->list_line = open.line;
+		marker->list_col = open.col;
+		pbtxt_node_append(parent, marker);
 		return 0;
 	}
 	for (;;) {
@@ -1027,6 +1051,9 @@ static int parse_list(struct parser *ps, struct pbtxt_node *parent,
 		}
 		if (rc)
 			return rc;
+		/* Remember the list so the schema can refuse one for a singular field. */
+		parent->children[parent->n_children - 1]->list_line = open.line;
+		parent->children[parent->n_children - 1]->list_col = open.col;
 		rc = lex_peek(&ps->lx, &t);
 		if (rc)
 			return rc;
@@ -1280,7 +1307,8 @@ static int print_children(const struct pbtxt_node *msg, struct strbuf *out,
 	int rc = 0;
 
 	for (i = 0; !rc && i < msg->n_children; i++)
-		rc = print_node(msg->children[i], out, indent);
+		if (msg->children[i]->kind != PBTXT_EMPTY_LIST)
+			rc = print_node(msg->children[i], out, indent);
 	return rc;
 }
 

@@ -25,6 +25,9 @@ enum pbtxt_kind {
 	PBTXT_NUMBER,  /* `value` holds the token text as written, with a leading '-' if any:
 			  "16", "-1", "0x1F", "017", "1.5", "1e-3", "1.5f", "-inf" */
 	PBTXT_IDENT,   /* bare identifier: enum names, true/false, inf, nan */
+	PBTXT_EMPTY_LIST, /* `name: []`: the field was named with no element. Kept only
+			     so the schema can check the name; printing skips it,
+			     equality ignores it, schema_normalize() removes it. */
 };
 
 /**
@@ -43,8 +46,10 @@ struct pbtxt_node {
 	size_t alloc_children;
 	int line;               /* 1-based position of the field name (root: 1) */
 	int col;
-	int value_line;         /* position of the value token (scalars) */
+	int value_line;         /* position of the value token (scalars) or of '{' / '<' (messages) */
 	int value_col;
+	int list_line;          /* position of the '[' when the node came from a list; 0 otherwise */
+	int list_col;
 };
 
 /**
@@ -78,17 +83,20 @@ void pbtxt_node_remove(struct pbtxt_node *parent, size_t index);
 /** Removes and frees every child named `name`; returns how many. */
 size_t pbtxt_node_remove_all(struct pbtxt_node *parent, const char *name);
 
-/** First child named `name`, or NULL. */
+/** First child named `name` (empty-list markers excluded), or NULL. */
 struct pbtxt_node *pbtxt_node_find(const struct pbtxt_node *parent,
 				   const char *name);
-/** Number of children named `name`. */
+/** Number of children named `name` (empty-list markers excluded). */
 size_t pbtxt_node_count(const struct pbtxt_node *parent, const char *name);
 
 /** Replaces the value of a scalar node with a copy of value[0..len). */
 void pbtxt_node_set_value(struct pbtxt_node *node, enum pbtxt_kind kind,
 			  const char *value, size_t len);
 
-/** Structural equality: names, kinds, values and child order; positions ignored. */
+/**
+ * Structural equality: names, kinds, values and child order; positions and
+ * PBTXT_EMPTY_LIST markers ignored.
+ */
 bool pbtxt_node_equal(const struct pbtxt_node *a, const struct pbtxt_node *b);
 
 /**

@@ -87,7 +87,9 @@ static void test_typed_view(void **state)
 	assert_int_equal(cfg->inputs[0].n_dims, 3);
 	assert_int_equal(cfg->inputs[0].dims[0], 3);
 	assert_int_equal(cfg->inputs[0].dims[2], 224);
-	assert_int_equal(cfg->inputs[0].line, 5); /* list elements sit at the field name */
+	/* A list element is located at its own brace, not the shared field name. */
+	assert_int_equal(cfg->inputs[0].line, 6);
+	assert_int_equal(cfg->inputs[0].col, 3);
 	assert_int_equal(cfg->n_outputs, 1);
 	assert_int_equal(cfg->outputs[0].dims[0], 1000);
 	assert_int_equal(cfg->n_instance_groups, 1);
