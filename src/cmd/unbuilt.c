@@ -21,20 +21,6 @@ static int not_built(int argc, char **argv, const char *what, const char *issue)
 	return EXIT_USAGE;
 }
 
-int cmd_serve(int argc, char **argv)
-{
-	return not_built(argc, argv,
-			 "Serves a Triton model repository over the KServe v2 HTTP protocol.",
-			 "#3");
-}
-
-int cmd_profile(int argc, char **argv)
-{
-	return not_built(argc, argv,
-			 "Measures throughput and latency of a served model, like perf_analyzer.",
-			 "#5");
-}
-
 int cmd_analyze(int argc, char **argv)
 {
 	return not_built(argc, argv,

@@ -1,0 +1,1144 @@
+/*
+ * perf_analyzer's measurement loop on top of the load engine.
+ *
+ * Window semantics (perf_analyzer's): a request belongs to the window in
+ * which it *ends*; requests that end after the window closes are carried to
+ * the next one; the server statistics of a window are the difference of two
+ * snapshots taken at its boundaries (so they include a few requests of the
+ * neighbouring windows, as in perf_analyzer). The load never stops between
+ * windows or between levels.
+ */
+#include "loadgen/profiler.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loadgen/fetch.h"
+#include "loadgen/loadgen.h"
+#include "loadgen/schedule.h"
+#include "stats/stability.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define NS_PER_MS 1000000ULL
+#define NS_PER_S 1000000000ULL
+#define POLL_NS (100 * NS_PER_MS)
+#define COUNT_WINDOW_MIN_NS NS_PER_S
+#define STALL_MIN_NS (30 * NS_PER_S)
+#define SATURATED_BUSY 0.90
+#define MAX_STAT_VERSIONS 64
+#define CONTROL_MAX_BYTES ((size_t)64 << 20)
+#define OPEN_LOOP_LEAD_NS (5 * NS_PER_MS)
+
+/* Per-window data the public struct does not carry. */
+struct window_data {
+	struct latency_samples latencies;       /* sorted */
+	uint64_t sum_send_ns, sum_recv_ns, sum_request_ns;
+	uint64_t max_lateness_ns;
+	bool has_server;
+	struct remote_stats server;
+	bool has_metrics;
+	struct scrape_summary metrics;
+	uint64_t cpu_ns;
+	char first_error[512];
+};
+
+struct profiler {
+	struct profile_options o;
+	char *base_url;
+	char *model_url;
+	char *infer_url;
+	char *stats_url;
+	char *metrics_url;
+	struct fetcher *fetcher;
+	struct target_model *model;
+	struct request_set *requests;
+	struct loadgen *lg;
+	struct scraper *scraper;
+	bool include_server_stats;
+	uint64_t *intervals_ns;
+	size_t n_intervals;
+	struct schedule *sched;         /* the open-loop schedule the workers read */
+	unsigned n_workers;
+	char version_used[32];
+	struct loadgen_harvest harvest;
+	struct loadgen_record *carry;
+	size_t n_carry, alloc_carry;
+	struct strbuf body;
+};
+
+void profile_options_init(struct profile_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = "localhost:8000";
+	o->batch_size = 1;
+	o->load = PROFILE_LOAD_CONCURRENCY;
+	o->concurrency_start = o->concurrency_end = o->concurrency_step = 1;
+	o->rate_start = o->rate_end = o->rate_step = 1.0;
+	o->distribution = PROFILE_CONSTANT;
+	o->measurement_interval_ms = 5000;
+	o->window_mode = PROFILE_TIME_WINDOWS;
+	o->measurement_request_count = 50;
+	o->stability_percentage = 10;
+	o->max_trials = 10;
+	o->input_data = INPUT_DATA_RANDOM;
+	o->string_length = 128;
+	o->metrics_interval_ms = 1000;
+	o->control_timeout_ms = 10000;
+}
+
+const char *profile_status_name(enum profile_status s)
+{
+	switch (s) {
+	case PROFILE_OK:
+		return "stable";
+	case PROFILE_UNSTABLE:
+		return "unstable";
+	case PROFILE_OVER_THRESHOLD:
+		return "over the latency threshold";
+	case PROFILE_EARLY_STOP_SHORT:
+		return "too few queries for early stopping";
+	case PROFILE_FAILED:
+		break;
+	}
+	return "failed";
+}
+
+static void level_release(struct profile_level *l)
+{
+	free(l->windows);
+}
+
+void profile_results_free(struct profile_results *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_levels; i++)
+		level_release(&r->levels[i]);
+	free(r->levels);
+	free(r);
+}
+
+void profiler_free(struct profiler *p)
+{
+	if (!p)
+		return;
+	/* The engine first: its workers read the schedule and the bodies. */
+	loadgen_free(p->lg);
+	scraper_free(p->scraper);
+	if (p->sched)
+		schedule_release(p->sched);
+	free(p->sched);
+	request_set_free(p->requests);
+	target_model_free(p->model);
+	fetcher_free(p->fetcher);
+	loadgen_harvest_release(&p->harvest);
+	free(p->carry);
+	free(p->intervals_ns);
+	strbuf_release(&p->body);
+	free(p->base_url);
+	free(p->model_url);
+	free(p->infer_url);
+	free(p->stats_url);
+	free(p->metrics_url);
+	free(p);
+}
+
+const struct target_model *profiler_model(const struct profiler *p)
+{
+	return p->model;
+}
+
+const struct request_set *profiler_requests(const struct profiler *p)
+{
+	return p->requests;
+}
+
+static int check_options(const struct profile_options *o, struct it_error *err)
+{
+	if (!o->model_name || !*o->model_name)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "no model given (-m NAME)");
+	if (o->batch_size < 1)
+		return it_error_set(err, IT_ERR_INVALID, "-b (batch size) must be > 0");
+	if (o->measurement_interval_ms < 1)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--measurement-interval (-p) must be > 0 msec");
+	if (o->measurement_request_count < 1)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--measurement-request-count must be > 0");
+	if (!(o->stability_percentage >= 0) || !isfinite(o->stability_percentage))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--stability-percentage (-s) must be >= 0");
+	if (o->max_trials < STABILITY_WINDOWS)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--max-trials (-r) must be at least %d: stability is judged over the last %d windows",
+				    STABILITY_WINDOWS, STABILITY_WINDOWS);
+	if (o->percentile != 0 && (o->percentile < 1 || o->percentile > 99))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--percentile must be in 1..99");
+	if (o->load == PROFILE_LOAD_CONCURRENCY) {
+		if (o->concurrency_start < 1 || o->concurrency_step < 1)
+			return it_error_set(err, IT_ERR_INVALID,
+					    "--concurrency-range: start and step must be > 0");
+		if (o->concurrency_end == 0 && o->latency_threshold_ms == 0)
+			return it_error_set(err, IT_ERR_INVALID,
+					    "--concurrency-range with end 0 sweeps until the latency threshold, so -l/--latency-threshold must be set");
+	} else if (o->load == PROFILE_LOAD_RATE) {
+		if (!(o->rate_start > 0) || !(o->rate_step > 0))
+			return it_error_set(err, IT_ERR_INVALID,
+					    "--request-rate-range: start and step must be > 0");
+		if (o->rate_end == 0 && o->latency_threshold_ms == 0)
+			return it_error_set(err, IT_ERR_INVALID,
+					    "--request-rate-range with end 0 sweeps until the latency threshold, so -l/--latency-threshold must be set");
+	} else if (!o->request_intervals_file) {
+		return it_error_set(err, IT_ERR_INVALID, "no --request-intervals file");
+	}
+	if (o->early_stop_confidence != 0 &&
+	    !(o->early_stop_confidence > 0 && o->early_stop_confidence < 1))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--early-stop confidence must be between 0 and 1 (or 0 and 100 %%)");
+	if (!(o->max_error_percentage >= 0 && o->max_error_percentage <= 100))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--max-error-percentage must be in 0..100");
+	if (o->collect_metrics && o->metrics_interval_ms < 1)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--metrics-interval must be > 0 msec");
+	return 0;
+}
+
+/* "http://host:8000" -> "http://host:8002/metrics" (perf_analyzer's default port). */
+static char *default_metrics_url(const char *base)
+{
+	struct strbuf sb;
+	const char *host = strstr(base, "://");
+	const char *end;
+
+	host = host ? host + 3 : base;
+	strbuf_init(&sb, 0);
+	strbuf_add(&sb, base, (size_t)(host - base));
+	if (*host == '[') {             /* IPv6 literal */
+		end = strchr(host, ']');
+		end = end ? end + 1 : host + strlen(host);
+	} else {
+		end = host + strcspn(host, ":/");
+	}
+	strbuf_add(&sb, host, (size_t)(end - host));
+	strbuf_adds(&sb, ":8002/metrics");
+	return strbuf_detach(&sb, NULL);
+}
+
+/* GET url; HTTP errors become IT_ERR_NOT_FOUND/IT_ERR_IO with the server's message. */
+static int get_ok(struct profiler *p, const char *url, const char *what,
+		  struct it_error *err)
+{
+	long status = 0;
+	char m[400];
+	int rc;
+
+	rc = fetcher_get(p->fetcher, url, CONTROL_MAX_BYTES, &p->body, &status,
+			 err);
+	if (rc)
+		return rc;
+	if (status == 200)
+		return 0;
+	lg_error_message(p->body.buf, p->body.len, m, sizeof(m));
+	if (status == 400 || status == 404)
+		return it_error_set(err, IT_ERR_NOT_FOUND, "%s: HTTP %ld: %s", what,
+				    status, m);
+	return it_error_set(err, IT_ERR_IO, "%s: HTTP %ld: %s", what, status, m);
+}
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static uint64_t max_concurrency(const struct profile_options *o)
+{
+	if (o->load != PROFILE_LOAD_CONCURRENCY)
+		return 0;
+	return o->concurrency_end == 0 ? 0 :
+	       (o->concurrency_end > o->concurrency_start ?
+		o->concurrency_end : o->concurrency_start);
+}
+
+static unsigned pick_workers(const struct profile_options *o)
+{
+	unsigned n, cpus = online_cpus();
+	uint64_t maxc = max_concurrency(o);
+
+	if (o->max_threads) {
+		n = o->max_threads;
+	} else {
+		/* perf_analyzer's defaults: 16 threads, 4 for request rates; never more than CPUs. */
+		n = o->load == PROFILE_LOAD_CONCURRENCY ? 16 : 4;
+		if (n > cpus)
+			n = cpus;
+	}
+	if (maxc && n > maxc)
+		n = (unsigned)maxc;
+	return n ? n : 1;
+}
+
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return (uint64_t)rl.rlim_cur;
+}
+
+int profiler_new(const struct profile_options *opts, struct profiler **out,
+		 struct it_error *err)
+{
+	struct profiler *p = NULL;
+	struct request_options ro;
+	struct loadgen_options lo;
+	char *config_json = NULL;
+	size_t config_len = 0;
+	uint64_t maxc;
+	int rc;
+
+	rc = check_options(opts, err);
+	if (rc)
+		return rc;
+	lg_curl_global_init();
+	p = xcalloc(1, sizeof(*p));
+	p->o = *opts;
+	if (!p->o.control_timeout_ms)
+		p->o.control_timeout_ms = 10000;
+	strbuf_init(&p->body, 0);
+	loadgen_harvest_init(&p->harvest);
+	p->base_url = lg_base_url(opts->url ? opts->url : "localhost:8000");
+	p->model_url = lg_model_url(p->base_url, opts->model_name, opts->model_version);
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb, 0);
+		strbuf_addf(&sb, "%s/infer", p->model_url);
+		p->infer_url = strbuf_detach(&sb, NULL);
+		strbuf_init(&sb, 0);
+		strbuf_addf(&sb, "%s/stats", p->model_url);
+		p->stats_url = strbuf_detach(&sb, NULL);
+	}
+	p->fetcher = fetcher_new(p->o.control_timeout_ms);
+
+	/* Metadata first: it says whether the server is there and the model is. */
+	rc = get_ok(p, p->model_url, "model metadata", err);
+	if (rc == IT_ERR_NOT_FOUND) {
+		char m[IT_ERROR_MESSAGE_MAX];
+
+		snprintf(m, sizeof(m), "%s", err ? err->message : "");
+		rc = it_error_set(err, IT_ERR_NOT_FOUND,
+				  "model '%s'%s%s is not available on %s (%s)",
+				  opts->model_name,
+				  opts->model_version && *opts->model_version ? " version " : "",
+				  opts->model_version ? opts->model_version : "",
+				  p->base_url, m);
+		goto out;
+	}
+	if (rc) {
+		it_error_prefix(err, "cannot reach the server at %s", p->base_url);
+		goto out;
+	}
+	config_json = strbuf_detach(&p->body, NULL);
+	{
+		char *meta = config_json;
+		size_t meta_len = strlen(meta);
+		struct strbuf url;
+
+		config_json = NULL;
+		strbuf_init(&url, 0);
+		strbuf_addf(&url, "%s/config", p->model_url);
+		rc = get_ok(p, url.buf, "model configuration", err);
+		strbuf_release(&url);
+		if (rc) {
+			free(meta);
+			it_error_prefix(err, "model '%s'", opts->model_name);
+			goto out;
+		}
+		config_len = p->body.len;
+		config_json = strbuf_detach(&p->body, NULL);
+		rc = target_model_parse(meta, meta_len, config_json, config_len,
+					&p->model, err);
+		free(meta);
+		if (rc) {
+			it_error_prefix(err, "model '%s'", opts->model_name);
+			goto out;
+		}
+	}
+	if (p->model->decoupled) {
+		rc = it_error_set(err, IT_ERR_UNSUPPORTED,
+				  "model '%s' is decoupled; its streamed responses need gRPC streaming, which infertune profile does not speak",
+				  opts->model_name);
+		goto out;
+	}
+	if (opts->model_version && *opts->model_version)
+		snprintf(p->version_used, sizeof(p->version_used), "%s",
+			 opts->model_version);
+	else if (p->model->n_versions)
+		snprintf(p->version_used, sizeof(p->version_used), "%s",
+			 p->model->versions[p->model->n_versions - 1]);
+
+	/* Statistics: optional, as for perf_analyzer (no extension, no server columns). */
+	{
+		long status = 0;
+		struct remote_stats tmp[MAX_STAT_VERSIONS];
+		size_t n = 0;
+
+		if (!fetcher_get(p->fetcher, p->stats_url, CONTROL_MAX_BYTES,
+				 &p->body, &status, NULL) && status == 200 &&
+		    !remote_stats_parse(p->body.buf, p->body.len,
+					p->model->name, tmp, MAX_STAT_VERSIONS,
+					&n, NULL) && n > 0)
+			p->include_server_stats = true;
+	}
+
+	memset(&ro, 0, sizeof(ro));
+	ro.batch_size = opts->batch_size;
+	ro.data = opts->input_data;
+	ro.data_file = opts->input_data_file;
+	ro.shapes = opts->shapes;
+	ro.n_shapes = opts->n_shapes;
+	ro.string_length = opts->string_length;
+	ro.seed = opts->seed;
+	ro.input_json = opts->input_json;
+	ro.output_json = opts->output_json;
+	rc = request_set_build(p->model, &ro, &p->requests, err);
+	if (rc)
+		goto out;
+
+	if (opts->load == PROFILE_LOAD_INTERVALS) {
+		rc = schedule_read_intervals(opts->request_intervals_file,
+					     &p->intervals_ns, &p->n_intervals, err);
+		if (rc)
+			goto out;
+	}
+
+	maxc = max_concurrency(opts);
+	if (maxc && maxc + 128 > fd_limit()) {
+		rc = it_error_set(err, IT_ERR_LIMIT,
+				  "concurrency %llu needs %llu connections, but the open-file limit (ulimit -n) is %llu",
+				  (unsigned long long)maxc,
+				  (unsigned long long)maxc,
+				  (unsigned long long)fd_limit());
+		goto out;
+	}
+	p->n_workers = pick_workers(opts);
+	memset(&lo, 0, sizeof(lo));
+	lo.infer_url = p->infer_url;
+	lo.requests = p->requests;
+	lo.mode = opts->load == PROFILE_LOAD_CONCURRENCY ? LOADGEN_CLOSED : LOADGEN_OPEN;
+	lo.n_workers = p->n_workers;
+	lo.request_timeout_ms = opts->request_timeout_ms;
+	rc = loadgen_new(&lo, &p->lg, err);
+	if (rc)
+		goto out;
+
+	if (opts->collect_metrics) {
+		p->metrics_url = opts->metrics_url && *opts->metrics_url ?
+				 lg_base_url(opts->metrics_url) :
+				 default_metrics_url(p->base_url);
+		rc = scraper_start(p->metrics_url, opts->metrics_interval_ms,
+				   &p->scraper, err);
+		if (rc)
+			goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	free(config_json);
+	profiler_free(p);
+	return rc;
+}
+
+/* --- measurement --- */
+
+static uint64_t process_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * NS_PER_S +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Reads the statistics and picks the version measured: the one given with
+ * -x, else (as perf_analyzer) the highest version whose queue count moved
+ * since `prev`, else the highest.
+ */
+static int read_stats(struct profiler *p, const struct remote_stats *prev,
+		      struct remote_stats *out, struct it_error *err)
+{
+	struct remote_stats all[MAX_STAT_VERSIONS];
+	size_t n = 0, pick = SIZE_MAX;
+	long best = -1;
+	int rc;
+
+	rc = get_ok(p, p->stats_url, "statistics", err);
+	if (!rc)
+		rc = remote_stats_parse(p->body.buf, p->body.len, p->model->name,
+					all, MAX_STAT_VERSIONS, &n, err);
+	if (rc) {
+		it_error_prefix(err, "cannot read the server statistics");
+		return rc;
+	}
+	if (!n)
+		return it_error_set(err, IT_ERR_NOT_FOUND,
+				    "the server statistics do not list model '%s'",
+				    p->model->name);
+	for (int pass = 0; pass < 2 && pick == SIZE_MAX; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			long v = strtol(all[i].version, NULL, 10);
+
+			if (p->o.model_version && *p->o.model_version) {
+				if (!strcmp(all[i].version, p->o.model_version))
+					pick = i;
+				continue;
+			}
+			if (pass == 0 && (!prev || strcmp(prev->version, all[i].version) ||
+					  all[i].queue_count <= prev->queue_count))
+				continue;
+			if (v > best) {
+				best = v;
+				pick = i;
+			}
+		}
+	}
+	if (pick == SIZE_MAX)
+		return it_error_set(err, IT_ERR_NOT_FOUND,
+				    "the server statistics do not list version %s of model '%s'",
+				    p->o.model_version, p->model->name);
+	*out = all[pick];
+	return 0;
+}
+
+/* Moves harvested and carried records into the window or the carry. */
+static void split_records(struct profiler *p, uint64_t wstart, uint64_t wend,
+			  struct profile_window *w, struct window_data *d)
+{
+	struct loadgen_record *next = NULL;
+	size_t n_next = 0, alloc_next = 0;
+	const struct loadgen_record *srcs[2] = { p->carry, p->harvest.records };
+	size_t counts[2] = { p->n_carry, p->harvest.n_records };
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < counts[k]; i++) {
+			const struct loadgen_record *r = &srcs[k][i];
+
+			if (r->end_ns < wstart)
+				continue;
+			if (r->end_ns > wend) {
+				XGROW(next, alloc_next, n_next + 1);
+				next[n_next++] = *r;
+				continue;
+			}
+			if (r->flags & LOADGEN_RECORD_FAILED) {
+				w->failed_count++;
+				continue;
+			}
+			w->request_count++;
+			if (r->flags & LOADGEN_RECORD_DELAYED)
+				w->delayed_count++;
+			latency_samples_add(&d->latencies, r->latency_ns);
+			d->sum_send_ns += r->send_ns;
+			d->sum_recv_ns += r->recv_ns;
+			d->sum_request_ns += r->request_ns;
+		}
+	}
+	free(p->carry);
+	p->carry = next;
+	p->n_carry = n_next;
+	p->alloc_carry = alloc_next;
+	loadgen_harvest_clear(&p->harvest);
+}
+
+/*
+ * Waits until the window should close: its time is up (time windows), or
+ * enough requests finished and a second passed (count windows; perf_analyzer
+ * polls once a second, we poll every 100 ms). Returns early when a request
+ * failed and no failure is tolerated, or when nothing finished for the stall
+ * timeout while requests are in flight.
+ */
+static uint64_t wait_window(struct profiler *p, uint64_t wstart)
+{
+	const struct profile_options *o = &p->o;
+	uint64_t failed0, c0 = loadgen_completed(p->lg, &failed0);
+	uint64_t last_c = c0, last_change = wstart;
+	uint64_t interval_ns = o->measurement_interval_ms * NS_PER_MS;
+	uint64_t stall_ns = 3 * interval_ns > STALL_MIN_NS ? 3 * interval_ns : STALL_MIN_NS;
+
+	for (;;) {
+		uint64_t now = loadgen_now_ns(), failed;
+		uint64_t c = loadgen_completed(p->lg, &failed);
+		uint64_t step = POLL_NS;
+
+		if (o->window_mode == PROFILE_TIME_WINDOWS) {
+			if (now >= wstart + interval_ns)
+				return now;
+			if (wstart + interval_ns - now < step)
+				step = wstart + interval_ns - now;
+		} else if (c - c0 >= o->measurement_request_count &&
+			   now - wstart >= COUNT_WINDOW_MIN_NS) {
+			return now;
+		}
+		if (failed > failed0 && o->max_error_percentage == 0)
+			return now;
+		if (c != last_c) {
+			last_c = c;
+			last_change = now;
+		} else if (o->window_mode == PROFILE_COUNT_WINDOWS &&
+			   now - last_change > stall_ns) {
+			return now;
+		}
+		sleep_ns(step);
+	}
+}
+
+/* Builds an open-loop schedule for rate r long enough for the level. */
+static int make_schedule(struct profiler *p, double rate, size_t level,
+			 struct schedule *s, struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	double horizon_s, n;
+
+	if (o->load == PROFILE_LOAD_INTERVALS)
+		return schedule_from_intervals(p->intervals_ns, p->n_intervals, s, err);
+	if (o->window_mode == PROFILE_TIME_WINDOWS)
+		horizon_s = (double)(o->max_trials + 2) * (double)o->measurement_interval_ms / 1000;
+	else
+		horizon_s = (double)(o->max_trials + 2) *
+			    fmax(1.0, (double)o->measurement_request_count / rate);
+	n = ceil(rate * horizon_s) + (double)o->warmup_request_count + 1;
+	if (n > (double)SCHEDULE_MAX_SENDS)
+		n = (double)SCHEDULE_MAX_SENDS;
+	if (o->distribution == PROFILE_POISSON)
+		return schedule_poisson(rate, o->seed + level, (size_t)n, s, err);
+	return schedule_constant(rate, (size_t)n, s, err);
+}
+
+static int set_load(struct profiler *p, struct profile_level *L,
+		    struct it_error *err)
+{
+	struct schedule *s;
+	int rc;
+
+	if (p->o.load == PROFILE_LOAD_CONCURRENCY)
+		return loadgen_set_concurrency(p->lg, L->concurrency, err);
+	/* On the heap: the workers keep reading it after this returns. */
+	s = xcalloc(1, sizeof(*s));
+	rc = make_schedule(p, L->request_rate, L->index, s, err);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	if (p->o.load == PROFILE_LOAD_INTERVALS)
+		L->request_rate = schedule_rate(s);
+	rc = loadgen_set_schedule(p->lg, s, loadgen_now_ns() + OPEN_LOOP_LEAD_NS, err);
+	if (rc) {
+		/* A worker may have taken it before failing: keep it until the end. */
+		if (p->sched) {
+			schedule_release(p->sched);
+			free(p->sched);
+		}
+		p->sched = s;
+		return rc;
+	}
+	/* Every worker has moved to s (set_schedule waits), so the old one is free. */
+	if (p->sched) {
+		schedule_release(p->sched);
+		free(p->sched);
+	}
+	p->sched = s;
+	return 0;
+}
+
+static int warmup(struct profiler *p, struct it_error *err)
+{
+	uint64_t n = p->o.warmup_request_count, c0, failed0, start;
+	uint64_t limit = 60 * NS_PER_S;
+
+	if (!n)
+		return 0;
+	if (limit < 10 * p->o.measurement_interval_ms * NS_PER_MS)
+		limit = 10 * p->o.measurement_interval_ms * NS_PER_MS;
+	c0 = loadgen_completed(p->lg, &failed0);
+	start = loadgen_now_ns();
+	for (;;) {
+		uint64_t failed, c = loadgen_completed(p->lg, &failed);
+
+		if (failed > failed0 && p->o.max_error_percentage == 0) {
+			loadgen_harvest(p->lg, &p->harvest, NULL);
+			return it_error_set(err, IT_ERR_IO,
+					    "a warm-up request failed: %s",
+					    p->harvest.first_error[0] ?
+					    p->harvest.first_error : "unknown error");
+		}
+		if (c - c0 >= n)
+			return 0;
+		if (loadgen_now_ns() - start > limit)
+			return it_error_set(err, IT_ERR_IO,
+					    "the %llu warm-up requests did not finish within %llu s",
+					    (unsigned long long)n,
+					    (unsigned long long)(limit / NS_PER_S));
+		sleep_ns(10 * NS_PER_MS);
+	}
+}
+
+static void window_release(struct window_data *d)
+{
+	latency_samples_release(&d->latencies);
+}
+
+/* Fills the merged figures of L from windows[first..first+count). */
+static void merge_windows(struct profiler *p, struct profile_level *L,
+			  struct window_data *data, size_t first, size_t count)
+{
+	struct latency_samples all;
+	uint64_t send = 0, recv = 0, req = 0, cpu = 0;
+	struct scrape_summary *scr = NULL;
+	size_t n_scr = 0, alloc_scr = 0;
+
+	latency_samples_init(&all);
+	L->merged_first = first;
+	L->merged_count = count;
+	L->duration_ns = L->request_count = L->failed_count = 0;
+	L->delayed_count = L->sent_count = 0;
+	L->max_lateness_ns = 0;
+	L->max_worker_busy = 0;
+	L->has_server = p->include_server_stats;
+	memset(&L->server, 0, sizeof(L->server));
+	L->client_saturated = false;
+	for (size_t i = first; i < first + count; i++) {
+		const struct profile_window *w = &L->windows[i];
+		const struct window_data *d = &data[i];
+
+		L->duration_ns += w->duration_ns;
+		L->request_count += w->request_count;
+		L->failed_count += w->failed_count;
+		L->delayed_count += w->delayed_count;
+		L->sent_count += w->sent_count;
+		latency_samples_append(&all, &d->latencies);
+		send += d->sum_send_ns;
+		recv += d->sum_recv_ns;
+		req += d->sum_request_ns;
+		cpu += d->cpu_ns;
+		if (d->max_lateness_ns > L->max_lateness_ns)
+			L->max_lateness_ns = d->max_lateness_ns;
+		if (w->max_worker_busy > L->max_worker_busy)
+			L->max_worker_busy = w->max_worker_busy;
+		if (w->max_worker_busy >= SATURATED_BUSY)
+			L->client_saturated = true;
+		if (d->has_server) {
+			memcpy(L->server.version, d->server.version, sizeof(L->server.version));
+			remote_stats_add(&L->server, &d->server);
+		} else {
+			L->has_server = false;
+		}
+		if (d->has_metrics) {
+			XGROW(scr, alloc_scr, n_scr + 1);
+			scr[n_scr++] = d->metrics;
+		}
+	}
+	latency_samples_sort(&all);
+	latency_summarize(all.ns, all.n, p->o.percentile, &L->latency);
+	L->stabilizing_latency_ns = p->o.percentile ? L->latency.extra_ns :
+				    L->latency.avg_ns;
+	L->infer_per_sec = L->duration_ns ?
+		(double)L->request_count * (double)p->o.batch_size * 1e9 /
+		(double)L->duration_ns : 0;
+	L->send_rate = L->duration_ns ?
+		(double)L->sent_count * 1e9 / (double)L->duration_ns : 0;
+	if (L->request_count) {
+		L->avg_send_ns = send / L->request_count;
+		L->avg_recv_ns = recv / L->request_count;
+		L->avg_request_ns = req / L->request_count;
+		L->client_cpu_ns_per_request = (double)cpu / (double)L->request_count;
+	}
+	L->client_cpu_cores = L->duration_ns ? (double)cpu / (double)L->duration_ns : 0;
+	/*
+	 * Metrics: the window merges are averages of their scrapes; re-merge
+	 * them as one set, weighting each window by its scrapes (merge of
+	 * merges with n_scrapes copies would be exact; windows hold similar
+	 * scrape counts, so a plain merge is what perf_analyzer's per-window
+	 * averaging amounts to).
+	 */
+	L->has_metrics = n_scr > 0;
+	if (n_scr) {
+		size_t total = 0;
+
+		scrape_merge(scr, n_scr, &L->metrics);
+		for (size_t i = 0; i < n_scr; i++)
+			total += scr[i].n_scrapes;
+		L->metrics.n_scrapes = total;
+	}
+	free(scr);
+	L->has_early_stop = false;
+	if (p->o.early_stop_confidence > 0) {
+		L->has_early_stop = true;
+		L->early_stop_percentile = p->o.percentile ? p->o.percentile : 99;
+		early_stop_estimate(all.ns, all.n, L->early_stop_percentile,
+				    p->o.early_stop_confidence, &L->early_stop);
+	}
+	latency_samples_release(&all);
+}
+
+/* Appends a window to L (the array may move). */
+static struct profile_window *add_window(struct profile_level *L,
+					 struct window_data **data,
+					 size_t *alloc, size_t *alloc_data)
+{
+	struct profile_window *w;
+
+	XGROW(L->windows, *alloc, L->n_windows + 1);
+	XGROW(*data, *alloc_data, L->n_windows + 1);
+	memset(&(*data)[L->n_windows], 0, sizeof(**data));
+	latency_samples_init(&(*data)[L->n_windows].latencies);
+	w = &L->windows[L->n_windows];
+	memset(w, 0, sizeof(*w));
+	w->index = L->n_windows++;
+	return w;
+}
+
+static void level_fail(struct profile_level *L, enum profile_status st,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void level_fail(struct profile_level *L, enum profile_status st,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	L->status = st;
+	va_start(ap, fmt);
+	vsnprintf(L->message, sizeof(L->message), fmt, ap);
+	va_end(ap);
+}
+
+static void describe_load(const struct profiler *p, const struct profile_level *L,
+			  char *buf, size_t size)
+{
+	if (p->o.load == PROFILE_LOAD_CONCURRENCY)
+		snprintf(buf, size, "concurrency %llu",
+			 (unsigned long long)L->concurrency);
+	else
+		snprintf(buf, size, "request rate %g/s", L->request_rate);
+}
+
+/*
+ * Measures one level. Returns 0 when the level ended normally (stable, over
+ * threshold, unstable, or short of queries: L->status says) and a negative
+ * code when it failed (L->status = PROFILE_FAILED, L->message and err say
+ * why).
+ */
+static int measure_level(struct profiler *p, struct profile_level *L,
+			 struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	struct window_data *data = NULL;
+	size_t alloc = 0, alloc_data = 0;
+	struct stability_point *points = NULL;
+	size_t alloc_points = 0;
+	struct remote_stats stats_start = { 0 }, stats_end;
+	uint64_t wstart, cpu_start, *wcpu_start = NULL;
+	double threshold = o->stability_percentage / 100;
+	size_t stable_first = SIZE_MAX;
+	unsigned nw = loadgen_workers(p->lg);
+	char what[64];
+	int rc;
+
+	describe_load(p, L, what, sizeof(what));
+	L->status = PROFILE_UNSTABLE;
+	rc = set_load(p, L, err);
+	if (!rc)
+		rc = warmup(p, err);
+	/* Nothing before the first window counts. */
+	if (!rc)
+		rc = loadgen_harvest(p->lg, &p->harvest, err);
+	loadgen_harvest_clear(&p->harvest);
+	p->n_carry = 0;
+	wstart = loadgen_now_ns();
+	if (!rc && p->include_server_stats)
+		rc = read_stats(p, NULL, &stats_start, err);
+	if (rc)
+		goto fail;
+	cpu_start = process_cpu_ns();
+	wcpu_start = xcalloc(nw, sizeof(*wcpu_start));
+	for (unsigned i = 0; i < nw; i++)
+		wcpu_start[i] = loadgen_worker_cpu_ns(p->lg, i);
+
+	for (uint64_t trial = 0; trial < o->max_trials; trial++) {
+		struct profile_window *w;
+		struct window_data *d;
+		uint64_t wend, cpu_end, tolerated;
+
+		wend = wait_window(p, wstart);
+		rc = loadgen_harvest(p->lg, &p->harvest, err);
+		if (rc)
+			goto fail;
+		w = add_window(L, &data, &alloc, &alloc_data);
+		d = &data[w->index];
+		w->duration_ns = wend - wstart;
+		w->sent_count = p->harvest.sent;
+		d->max_lateness_ns = p->harvest.max_lateness_ns;
+		snprintf(d->first_error, sizeof(d->first_error), "%s",
+			 p->harvest.first_error);
+		if (!L->first_error[0] && p->harvest.first_error[0])
+			snprintf(L->first_error, sizeof(L->first_error), "%s",
+				 p->harvest.first_error);
+		split_records(p, wstart, wend, w, d);
+		latency_samples_sort(&d->latencies);
+		cpu_end = process_cpu_ns();
+		d->cpu_ns = cpu_end - cpu_start;
+		cpu_start = cpu_end;
+		w->client_cpu_cores = w->duration_ns ?
+			(double)d->cpu_ns / (double)w->duration_ns : 0;
+		for (unsigned i = 0; i < nw; i++) {
+			uint64_t c = loadgen_worker_cpu_ns(p->lg, i);
+			double busy = w->duration_ns ?
+				(double)(c - wcpu_start[i]) / (double)w->duration_ns : 0;
+
+			if (busy > w->max_worker_busy)
+				w->max_worker_busy = busy;
+			wcpu_start[i] = c;
+		}
+		if (w->request_count) {
+			struct latency_summary s;
+
+			latency_summarize(d->latencies.ns, d->latencies.n,
+					  o->percentile, &s);
+			w->avg_latency_ns = s.avg_ns;
+			w->std_us = s.std_us;
+			w->stabilizing_latency_ns = o->percentile ? s.extra_ns : s.avg_ns;
+			w->throughput = (double)w->request_count * (double)o->batch_size *
+					1e9 / (double)w->duration_ns;
+		}
+		tolerated = (uint64_t)floor(o->max_error_percentage / 100 *
+					    (double)(w->request_count + w->failed_count));
+		w->valid = w->request_count > 0 && w->failed_count <= tolerated;
+		XGROW(points, alloc_points, L->n_windows);
+		points[w->index].valid = w->valid;
+		points[w->index].throughput = w->throughput;
+		points[w->index].latency_ns = w->stabilizing_latency_ns;
+		/*
+		 * Errors first: when the server is gone, the failed requests say
+		 * more than the statistics GET that would fail next.
+		 */
+		if (w->failed_count > tolerated || !w->request_count) {
+			if (o->on_window)
+				o->on_window(o->callback_ctx, L, w);
+		} else {
+			if (p->include_server_stats) {
+				rc = read_stats(p, &stats_start, &stats_end, err);
+				if (rc)
+					goto fail;
+				d->has_server = true;
+				remote_stats_delta(&stats_start, &stats_end, &d->server);
+				stats_start = stats_end;
+			}
+			if (p->scraper) {
+				rc = scraper_window(p->scraper, wstart, wend, &d->metrics,
+						    err);
+				if (rc)
+					goto fail;
+				d->has_metrics = true;
+			}
+			if (o->on_window)
+				o->on_window(o->callback_ctx, L, w);
+		}
+		wstart = wend;
+
+		if (w->failed_count > tolerated) {
+			rc = it_error_set(err, IT_ERR_IO,
+					  "%s: %llu of %llu requests failed in window %zu%s; first error: %s",
+					  what, (unsigned long long)w->failed_count,
+					  (unsigned long long)(w->failed_count + w->request_count),
+					  w->index + 1,
+					  o->max_error_percentage > 0 ? " (more than --max-error-percentage)" : "",
+					  d->first_error[0] ? d->first_error : L->first_error);
+			goto fail;
+		}
+		if (!w->request_count) {
+			uint64_t inflight = loadgen_inflight(p->lg);
+
+			rc = it_error_set(err, IT_ERR_IO,
+					  "%s: no request completed in window %zu (%.0f ms, %llu in flight): the server is not answering",
+					  what, w->index + 1, (double)w->duration_ns / 1e6,
+					  (unsigned long long)inflight);
+			goto fail;
+		}
+		/* -l: once three windows exist, any of the last three over it ends the sweep. */
+		if (o->latency_threshold_ms && L->n_windows >= STABILITY_WINDOWS) {
+			bool over = false;
+
+			for (size_t i = L->n_windows - STABILITY_WINDOWS; i < L->n_windows; i++)
+				over = over || L->windows[i].stabilizing_latency_ns >=
+					       o->latency_threshold_ms * NS_PER_MS;
+			if (over) {
+				level_fail(L, PROFILE_OVER_THRESHOLD,
+					   "Measured latency went over the set limit of %llu msec.",
+					   (unsigned long long)o->latency_threshold_ms);
+				break;
+			}
+		}
+		/* An early-stop extension keeps going while all windows since stable_first agree. */
+		if (stable_first != SIZE_MAX &&
+		    !stability_check(points, L->n_windows, L->n_windows - stable_first,
+				     threshold, true))
+			stable_first = SIZE_MAX;
+		if (stable_first == SIZE_MAX &&
+		    stability_check(points, L->n_windows, STABILITY_WINDOWS, threshold, true))
+			stable_first = L->n_windows - STABILITY_WINDOWS;
+		if (stable_first != SIZE_MAX) {
+			merge_windows(p, L, data, stable_first, L->n_windows - stable_first);
+			L->status = PROFILE_OK;
+			L->message[0] = '\0';
+			if (!L->has_early_stop || L->early_stop.enough)
+				break;
+			L->status = PROFILE_EARLY_STOP_SHORT;
+			level_fail(L, PROFILE_EARLY_STOP_SHORT,
+				   "early stopping at %g%% confidence needs at least %lld queries for a p%d estimate; the %zu stable windows hold %lld. Increase --measurement-interval (or --measurement-request-count) or --max-trials.",
+				   o->early_stop_confidence * 100,
+				   (long long)L->early_stop.min_queries,
+				   L->early_stop_percentile, L->merged_count,
+				   (long long)L->early_stop.queries);
+		}
+	}
+	if (L->status == PROFILE_OK && o->latency_threshold_ms &&
+	    L->stabilizing_latency_ns >= o->latency_threshold_ms * NS_PER_MS)
+		level_fail(L, PROFILE_OVER_THRESHOLD,
+			   "Measured latency went over the set limit of %llu msec.",
+			   (unsigned long long)o->latency_threshold_ms);
+	if (L->status == PROFILE_UNSTABLE) {
+		struct strbuf sb;
+
+		strbuf_init(&sb, 0);
+		strbuf_addf(&sb, "Failed to obtain stable measurement within %llu measurement windows for %s. Please try to increase the %s.",
+			    (unsigned long long)o->max_trials, what,
+			    o->window_mode == PROFILE_TIME_WINDOWS ?
+			    "--measurement-interval" : "--measurement-request-count");
+		snprintf(L->message, sizeof(L->message), "%s", sb.buf);
+		strbuf_release(&sb);
+	}
+	rc = 0;
+	goto out;
+fail:
+	L->status = PROFILE_FAILED;
+	snprintf(L->message, sizeof(L->message), "%s",
+		 err ? err->message : "the measurement failed");
+out:
+	for (size_t i = 0; i < L->n_windows; i++)
+		window_release(&data[i]);
+	free(data);
+	free(points);
+	free(wcpu_start);
+	return rc;
+}
+
+static struct profile_level *new_level(struct profile_results *r,
+				       size_t *alloc)
+{
+	struct profile_level *L;
+
+	XGROW(r->levels, *alloc, r->n_levels + 1);
+	L = &r->levels[r->n_levels];
+	memset(L, 0, sizeof(*L));
+	L->index = r->n_levels++;
+	return L;
+}
+
+int profiler_run(struct profiler *p, struct profile_results **out,
+		 struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_results *r = xcalloc(1, sizeof(*r));
+	size_t alloc = 0;
+	int rc = 0;
+
+	r->load = o->load;
+	r->batch_size = o->batch_size;
+	r->percentile = o->percentile;
+	r->include_server_stats = p->include_server_stats;
+	r->cache_enabled = p->model->cache_enabled;
+	r->decoupled = p->model->decoupled;
+	r->collect_metrics = o->collect_metrics;
+	r->n_workers = p->n_workers;
+	snprintf(r->model_name, sizeof(r->model_name), "%s", p->model->name);
+	snprintf(r->model_version, sizeof(r->model_version), "%s", p->version_used);
+	snprintf(r->input_shapes, sizeof(r->input_shapes), "%s",
+		 p->requests->shapes_text ? p->requests->shapes_text : "");
+	*out = r;
+
+	for (uint64_t i = 0;; i++) {
+		struct profile_level *L;
+
+		if (o->load == PROFILE_LOAD_CONCURRENCY) {
+			uint64_t c = o->concurrency_start + i * o->concurrency_step;
+
+			if (o->concurrency_end && c > o->concurrency_end)
+				break;
+			if (c + 128 > fd_limit()) {
+				rc = it_error_set(err, IT_ERR_LIMIT,
+						  "concurrency %llu would exceed the open-file limit (ulimit -n %llu)",
+						  (unsigned long long)c,
+						  (unsigned long long)fd_limit());
+				break;
+			}
+			L = new_level(r, &alloc);
+			L->concurrency = c;
+		} else if (o->load == PROFILE_LOAD_RATE) {
+			double rate = o->rate_start + (double)i * o->rate_step;
+
+			/* A little slack so that 0.1 steps land on the end. */
+			if (o->rate_end && rate > o->rate_end * (1 + 1e-9))
+				break;
+			L = new_level(r, &alloc);
+			L->request_rate = rate;
+		} else {
+			if (i)
+				break;
+			L = new_level(r, &alloc);
+		}
+		if (o->on_level_start)
+			o->on_level_start(o->callback_ctx, L);
+		rc = measure_level(p, L, err);
+		if (o->on_level_done)
+			o->on_level_done(o->callback_ctx, L);
+		if (rc)
+			break;
+		if (L->status == PROFILE_OVER_THRESHOLD)
+			break;
+		if (L->status != PROFILE_OK) {
+			rc = it_error_set(err, IT_ERR_STATE, "%s", L->message);
+			break;
+		}
+	}
+	{
+		struct it_error perr = { 0 };
+
+		loadgen_pause(p->lg, &perr);
+	}
+	return rc;
+}

@@ -1,0 +1,233 @@
+/*
+ * The measurement driver, perf_analyzer's method with its flags and
+ * defaults: read the model's metadata, build the requests, then for each
+ * load level (a concurrency or a request rate) measure windows (time or
+ * count) until the last three agree within the stability percentage on
+ * throughput and latency, at most --max-trials windows, and merge the stable
+ * windows: throughput, exact latency percentiles, client send/receive, the
+ * server's queue/compute breakdown from statistics deltas, Prometheus
+ * metrics, the client's own CPU use, and (--early-stop) LoadGen's
+ * conservative percentile estimate. A library API: it never prints; the
+ * caller gets results and, optionally, progress callbacks.
+ * Depends on loadgen/ (engine, requests, target, scrape), stats/, metrics/,
+ * util/.
+ */
+#ifndef INFERTUNE_LOADGEN_PROFILER_H
+#define INFERTUNE_LOADGEN_PROFILER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loadgen/requests.h"
+#include "loadgen/scrape.h"
+#include "loadgen/target.h"
+#include "stats/early_stop.h"
+#include "stats/latency.h"
+
+struct it_error;
+struct strbuf;
+
+enum profile_load {
+	PROFILE_LOAD_CONCURRENCY = 0,   /* --concurrency-range (closed loop) */
+	PROFILE_LOAD_RATE,              /* --request-rate-range (open loop) */
+	PROFILE_LOAD_INTERVALS,         /* --request-intervals FILE (open loop) */
+};
+
+enum profile_window_mode {
+	PROFILE_TIME_WINDOWS = 0,
+	PROFILE_COUNT_WINDOWS,
+};
+
+enum profile_distribution {
+	PROFILE_CONSTANT = 0,
+	PROFILE_POISSON,
+};
+
+struct profile_level;
+struct profile_window;
+
+/**
+ * Everything a run needs; profile_options_init() sets perf_analyzer's
+ * defaults. Strings and arrays are borrowed for the profiler's lifetime.
+ */
+struct profile_options {
+	const char *model_name;                 /* -m (required) */
+	const char *model_version;              /* -x; NULL/"" = the server's choice */
+	const char *url;                        /* -u, default "localhost:8000" */
+	int64_t batch_size;                     /* -b, default 1 */
+	enum profile_load load;
+	uint64_t concurrency_start, concurrency_end, concurrency_step; /* 1:1:1; end 0 = no limit */
+	double rate_start, rate_end, rate_step; /* end 0 = no limit */
+	enum profile_distribution distribution; /* constant */
+	const char *request_intervals_file;
+	uint64_t measurement_interval_ms;       /* -p, 5000 */
+	enum profile_window_mode window_mode;   /* time_windows */
+	uint64_t measurement_request_count;     /* 50 */
+	double stability_percentage;            /* -s, 10 */
+	uint64_t max_trials;                    /* -r, 10 */
+	int percentile;                         /* --percentile, 0 = none (average) */
+	uint64_t latency_threshold_ms;          /* -l, 0 = none */
+	const struct input_shape *shapes;       /* --shape */
+	size_t n_shapes;
+	enum input_data_kind input_data;        /* random */
+	const char *input_data_file;
+	size_t string_length;                   /* 128 */
+	uint64_t warmup_request_count;          /* 0 */
+	bool input_json;                        /* --input-tensor-format json */
+	bool output_json;                       /* --output-tensor-format json */
+	bool collect_metrics;                   /* --collect-metrics */
+	const char *metrics_url;                /* NULL = host of -u, port 8002, /metrics */
+	uint64_t metrics_interval_ms;           /* 1000 */
+	unsigned max_threads;                   /* 0 = default (16 closed, 4 open), capped by CPUs */
+	double early_stop_confidence;           /* --early-stop, 0 = off */
+	uint64_t seed;                          /* random data and Poisson schedule */
+	double max_error_percentage;            /* failed requests a window tolerates, 0 = none */
+	long request_timeout_ms;                /* 0 = none */
+	long control_timeout_ms;                /* metadata/stats GETs, default 10000 */
+
+	/* Progress, called on the profiling thread; may be NULL. */
+	void (*on_level_start)(void *ctx, const struct profile_level *level);
+	void (*on_window)(void *ctx, const struct profile_level *level,
+			  const struct profile_window *window);
+	void (*on_level_done)(void *ctx, const struct profile_level *level);
+	void *callback_ctx;
+};
+
+/** Sets every field to perf_analyzer's default (model_name stays NULL). */
+void profile_options_init(struct profile_options *o);
+
+/** One measurement window. Plain value struct. */
+struct profile_window {
+	size_t index;                   /* 0-based within its level */
+	uint64_t duration_ns;
+	uint64_t request_count;         /* successful requests that ended in it */
+	uint64_t failed_count;
+	uint64_t delayed_count;
+	uint64_t sent_count;
+	double throughput;              /* inferences per second (batch counted) */
+	uint64_t avg_latency_ns;
+	uint64_t stabilizing_latency_ns; /* average, or the --percentile latency */
+	uint64_t std_us;
+	double client_cpu_cores;        /* process CPU time / wall time */
+	double max_worker_busy;         /* busiest worker thread's CPU share */
+	bool valid;                     /* had completed requests and no error beyond tolerance */
+};
+
+enum profile_status {
+	PROFILE_OK = 0,                 /* stable, merged */
+	PROFILE_UNSTABLE,               /* no 3 agreeing windows within max_trials */
+	PROFILE_OVER_THRESHOLD,         /* latency reached -l: the sweep ends here (not a failure) */
+	PROFILE_EARLY_STOP_SHORT,       /* stable, but too few queries for --early-stop */
+	PROFILE_FAILED,                 /* errors, server gone, ... (message says) */
+};
+
+/** One load level and, when stable, its merged figures. */
+struct profile_level {
+	size_t index;
+	uint64_t concurrency;           /* closed loop */
+	double request_rate;            /* open loop: target (intervals: their mean) */
+	enum profile_status status;
+	char message[1024];             /* why it is not PROFILE_OK */
+	struct profile_window *windows;
+	size_t n_windows;
+	size_t merged_first, merged_count; /* windows[merged_first..+count) */
+
+	/* merged over the stable windows (valid when status is OK or EARLY_STOP_SHORT) */
+	uint64_t duration_ns;
+	uint64_t request_count;
+	uint64_t failed_count;
+	uint64_t delayed_count;
+	uint64_t sent_count;
+	double infer_per_sec;
+	double send_rate;               /* requests sent per second */
+	struct latency_summary latency;
+	uint64_t stabilizing_latency_ns;
+	uint64_t avg_request_ns;        /* actual send start to response end */
+	uint64_t avg_send_ns;
+	uint64_t avg_recv_ns;
+	uint64_t max_lateness_ns;       /* open loop: worst send delay */
+	bool has_server;
+	struct remote_stats server;     /* deltas summed over the merged windows */
+	bool has_metrics;
+	struct scrape_summary metrics;
+	double client_cpu_cores;
+	double client_cpu_ns_per_request;
+	double max_worker_busy;
+	bool client_saturated;          /* a worker thread was busy >= 90% of a window */
+	bool has_early_stop;
+	struct early_stop_result early_stop;
+	int early_stop_percentile;
+	char first_error[512];
+};
+
+/** A whole run. Heap object; free with profile_results_free(). */
+struct profile_results {
+	struct profile_level *levels;
+	size_t n_levels;
+	enum profile_load load;
+	int64_t batch_size;
+	int percentile;                 /* 0 = none */
+	bool include_server_stats;      /* the server has the statistics extension */
+	bool cache_enabled;             /* the model's response cache is on */
+	bool decoupled;
+	bool collect_metrics;
+	unsigned n_workers;
+	char model_name[256];
+	char model_version[32];         /* the version measured ("" if unknown) */
+	char input_shapes[512];         /* "INPUT0 [1,4], ..." */
+};
+
+void profile_results_free(struct profile_results *r);
+
+/** The profiler (opaque). */
+struct profiler;
+
+/**
+ * Validates the options, reads the model's metadata and configuration from
+ * the server and builds the requests; starts nothing yet. Errors: an
+ * unreachable server, an unknown model or version, a wrong or missing
+ * --shape, bad input data, option values out of range (IT_ERR_INVALID,
+ * IT_ERR_IO, IT_ERR_NOT_FOUND; the message says which). Caller frees with
+ * profiler_free(). Not thread-safe: one profiler per thread.
+ */
+int profiler_new(const struct profile_options *opts, struct profiler **out,
+		 struct it_error *err);
+
+/** The model as the server described it. */
+const struct target_model *profiler_model(const struct profiler *p);
+
+/** The prebuilt requests. */
+const struct request_set *profiler_requests(const struct profiler *p);
+
+/**
+ * Runs the sweep. *out is always set (caller frees), holding every level
+ * measured, including a failing one with the windows it saw. Returns 0 when
+ * every level measured is stable (a level over the latency threshold ends
+ * the sweep and is not a failure), IT_ERR_STATE when a level could not
+ * stabilise (or lacked queries for --early-stop), IT_ERR_IO (or another code)
+ * when the run failed: errors beyond tolerance, the server stopped
+ * answering, statistics or metrics could not be read. err says why.
+ */
+int profiler_run(struct profiler *p, struct profile_results **out,
+		 struct it_error *err);
+
+/** Frees p; NULL is a no-op. */
+void profiler_free(struct profiler *p);
+
+/** "stable", "unstable", ... */
+const char *profile_status_name(enum profile_status s);
+
+/**
+ * Writes perf_analyzer's -f CSV for the stable levels of r into out: the
+ * header byte for byte as perf_analyzer writes it (Concurrency or Request
+ * Rate first; the server columns only with server statistics; cache columns
+ * only with the response cache on; p50/p90/p95/p99 plus --percentile;
+ * --verbose-csv adds Avg latency (without --percentile), request/response,
+ * response wait and, with --collect-metrics, the four GPU columns), all
+ * times in µs, rows sorted by increasing throughput.
+ */
+void profile_csv_write(const struct profile_results *r, bool verbose_csv,
+		       struct strbuf *out);
+
+#endif
