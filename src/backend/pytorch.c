@@ -141,6 +141,35 @@ static char *shim_next_to_exe(void)
 }
 
 /*
+ * libtorch's matrix multiplications go to whichever BLAS the system's
+ * libblas.so.3 is. Two choices quietly spoil what the pytorch parameters
+ * mean, so say so once in the log: the reference BLAS (about 20 times slower)
+ * and OpenBLAS built with pthreads, whose own thread pool always uses every
+ * core whatever INTRA_OP_THREAD_COUNT says, and spins against libtorch's
+ * OpenMP threads (BERT-base ran 3.6 times slower at INTRA_OP_THREAD_COUNT 2
+ * on two cores). OpenBLAS built with OpenMP follows the instance's count.
+ */
+static void blas_check(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[1024];
+	const char *found = NULL;
+
+	if (!maps)
+		return;
+	while (!found && fgets(line, sizeof(line), maps)) {
+		if (strstr(line, "/openblas-pthread/"))
+			found = "OpenBLAS built with pthreads: its thread pool uses every core whatever INTRA_OP_THREAD_COUNT says";
+		else if (strstr(line, "/blas/libblas.so"))
+			found = "the reference BLAS: matrix multiplications run about 20 times slower than with OpenBLAS";
+	}
+	fclose(maps);
+	if (found)
+		pt_log('W', "pytorch: libtorch uses %s; install libopenblas0-openmp and select it (update-alternatives --config libblas.so.3-x86_64-linux-gnu)",
+		       found);
+}
+
+/*
  * Where the shim may be: $INFERTUNE_TORCH_SHIM (a path) when set, and then
  * only there; else next to the executable (an installed infertune), then the
  * build tree's copy (unit tests and benchmarks run from other folders).
@@ -189,6 +218,7 @@ static void shim_load_once(void)
 		}
 		/* Never closed: libtorch cannot be unloaded safely. */
 		shim = api;
+		blas_check();
 	}
 	if (!shim)
 		snprintf(shim_error, sizeof(shim_error),

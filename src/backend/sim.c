@@ -43,6 +43,8 @@ struct sim_model {
 	uint64_t base_us;
 	uint64_t per_item_us;
 	uint64_t slots;
+	uint64_t abort_after;   /* test-only: abort() at this execution (0 = never) */
+	uint64_t executions;    /* guarded by mu; counted only when abort_after is set */
 	pthread_mutex_t mu;     /* guards `devices` (instance_new runs on many threads) */
 	struct sim_device *devices;
 };
@@ -52,8 +54,17 @@ struct sim_instance {
 	struct sim_device *device;
 };
 
+/*
+ * sim_crash_on_load and sim_abort_after are TEST-ONLY fault injection for
+ * `infertune analyze` (tests/integration/analyze/): a variant that kills the
+ * server while loading, or while being measured, must be recorded as failed
+ * and the search must go on. They call abort(), taking the whole server
+ * process down, exactly as a crashing backend would. Never set them outside
+ * tests.
+ */
 static const char *const sim_params[] = {
 	"sim_base_us", "sim_per_item_us", "sim_device_slots",
+	"sim_crash_on_load", "sim_abort_after",
 };
 
 /* A plain decimal integer <= max: digits only, no sign, space or suffix. */
@@ -100,7 +111,7 @@ static int sim_model_load(const struct model_config *cfg,
 			  struct it_error *err)
 {
 	struct sim_model *m = NULL;
-	uint64_t base_us, per_item_us, slots;
+	uint64_t base_us, per_item_us, slots, crash_on_load, abort_after;
 	int rc;
 
 	(void)version_dir;
@@ -115,7 +126,7 @@ static int sim_model_load(const struct model_config *cfg,
 			known = known || !strcmp(key, sim_params[k]);
 		if (!known)
 			return it_error_set(err, IT_ERR_INVALID,
-					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots",
+					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots, sim_crash_on_load, sim_abort_after",
 					    key);
 	}
 	rc = sim_param(cfg, "sim_base_us", 0, 0, SIM_MAX_US, &base_us, err);
@@ -129,12 +140,22 @@ static int sim_model_load(const struct model_config *cfg,
 		       err);
 	if (rc)
 		return rc;
+	rc = sim_param(cfg, "sim_crash_on_load", 0, 0, 1, &crash_on_load, err);
+	if (rc)
+		return rc;
+	rc = sim_param(cfg, "sim_abort_after", 0, 0, UINT32_MAX, &abort_after,
+		       err);
+	if (rc)
+		return rc;
+	if (crash_on_load)
+		abort(); /* test-only: a backend that takes the server down while loading */
 
 	m = xcalloc(1, sizeof(*m));
 	m->cfg = cfg;
 	m->base_us = base_us;
 	m->per_item_us = per_item_us;
 	m->slots = slots;
+	m->abort_after = abort_after;
 	pthread_mutex_init(&m->mu, NULL);
 	*model_state = m;
 	return 0;
@@ -292,6 +313,15 @@ static int sim_execute(void *instance_state, const struct tensor *inputs,
 				    n_outputs, m->cfg->n_outputs);
 	if (batch < 1)
 		batch = 1;
+	if (m->abort_after) {
+		bool crash;
+
+		pthread_mutex_lock(&m->mu);
+		crash = ++m->executions >= m->abort_after;
+		pthread_mutex_unlock(&m->mu);
+		if (crash)
+			abort(); /* test-only: a backend that crashes mid-measurement */
+	}
 	/* Outputs first, so the device time is the simulated time only. */
 	rc = sim_outputs_fill(m->cfg, batch, outputs, n_outputs, err);
 	if (rc)

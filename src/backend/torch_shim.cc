@@ -286,8 +286,8 @@ static bool torch_shim_has_cuda(void)
 }
 
 static int torch_module_load(const char *path, int device_id,
-				 bool inference_mode,
-				 struct torch_module **out, struct it_error *err)
+			     bool inference_mode,
+			     struct torch_module **out, struct it_error *err)
 {
 	struct torch_module *m = nullptr;
 
@@ -353,19 +353,19 @@ static size_t torch_module_arg_count(const struct torch_module *m)
 }
 
 static const char *torch_module_arg_name(const struct torch_module *m,
-					     size_t i)
+					 size_t i)
 {
 	return m->arg_names[i].c_str();
 }
 
 static enum torch_arg_kind torch_module_arg_kind(const struct torch_module *m,
-						     size_t i)
+						 size_t i)
 {
 	return m->arg_kinds[i];
 }
 
 static const char *torch_module_arg_type(const struct torch_module *m,
-					     size_t i)
+					 size_t i)
 {
 	return m->arg_types[i].c_str();
 }
@@ -451,11 +451,11 @@ static void torch_shim_set_cudnn(bool enabled)
 }
 
 static int torch_module_forward(struct torch_module *m,
-				    const struct torch_input *inputs,
-				    size_t n_inputs,
-				    const struct torch_run_options *opts,
-				    struct torch_result **out,
-				    struct it_error *err)
+				const struct torch_input *inputs,
+				size_t n_inputs,
+				const struct torch_run_options *opts,
+				struct torch_result **out,
+				struct it_error *err)
 {
 	struct torch_result *r = nullptr;
 	int rc;
@@ -536,9 +536,9 @@ static size_t torch_result_count(const struct torch_result *r)
 }
 
 static void torch_result_info(const struct torch_result *r, size_t i,
-				  enum datatype *datatype, int64_t *shape,
-				  size_t max_dims, size_t *n_dims,
-				  size_t *byte_size)
+			      enum datatype *datatype, int64_t *shape,
+			      size_t max_dims, size_t *n_dims,
+			      size_t *byte_size)
 {
 	const at::Tensor &t = r->outputs[i];
 	at::IntArrayRef sizes = t.sizes();
@@ -551,13 +551,13 @@ static void torch_result_info(const struct torch_result *r, size_t i,
 }
 
 static const char *torch_result_type_name(const struct torch_result *r,
-					      size_t i)
+					  size_t i)
 {
 	return c10::toString(r->outputs[i].scalar_type());
 }
 
 static int torch_result_copy(const struct torch_result *r, size_t i,
-				 void *dst, struct it_error *err)
+			     void *dst, struct it_error *err)
 {
 	try {
 		const at::Tensor &t = r->outputs[i];

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static const char usage_text[] =
 	"  -p, --measurement-interval MS  time window length (default 5000)\n"
 	"  --measurement-mode M           time_windows (default) or count_windows\n"
 	"  --measurement-request-count N  requests per count window (default 50)\n"
-	"  -s, --stability-percentage P   last 3 windows within P%% (default 10)\n"
+	"  -s, --stability-percentage P   last 3 windows within P% (default 10)\n"
 	"  -r, --max-trials N             windows at most per level (default 10)\n"
 	"  --percentile N                 also report pN and stabilise on it (1-99)\n"
 	"  -l, --latency-threshold MS     stop the sweep at this latency (default 0 = none)\n"
@@ -77,9 +78,12 @@ static const char usage_text[] =
 	"  --metrics-interval MS          (default 1000)\n"
 	"  -v                             print every measurement window\n"
 	"\n"
+	"Ctrl-C ends the level after the current window (twice: at once); the results\n"
+	"so far are still printed and written.\n"
+	"\n"
 	"Exit status: 0 every level measured is stable; 1 a level could not stabilise\n"
-	"or the run failed (errors, server gone); 2 bad flags or input (unknown model,\n"
-	"wrong shape, unreadable data).\n";
+	"or the run failed (errors, server gone, interrupted); 2 bad flags or input\n"
+	"(unknown model, wrong shape, unreadable data).\n";
 
 struct cli {
 	struct profile_options o;
@@ -761,6 +765,30 @@ static void print_summary(const struct cli *a, const struct profile_results *res
 	}
 }
 
+/*
+ * Ctrl-C as in perf_analyzer: the first ends the level after the window in
+ * progress (the summary and the CSV still come out), the second at once.
+ */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (interrupted < 2)
+		interrupted++;
+}
+
+static void catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Every connection is a descriptor: lift the soft limit to the hard one. */
 static void raise_fd_limit(void)
 {
@@ -813,6 +841,8 @@ int cmd_profile(int argc, char **argv)
 	a.o.on_window = on_window;
 	a.o.on_level_done = on_level_done;
 	a.o.callback_ctx = &rep;
+	a.o.cancel = &interrupted;
+	catch_interrupts();
 	rc = profiler_new(&a.o, &p, &err);
 	if (rc) {
 		fprintf(stderr, "infertune profile: ");
@@ -838,9 +868,11 @@ int cmd_profile(int argc, char **argv)
 		strbuf_release(&csv);
 	}
 	if (rc) {
+		bool unstable = rc == IT_ERR_STATE && !interrupted;
+
 		fprintf(stderr, "infertune profile: %s\n",
-			rc == IT_ERR_STATE ? "failed: no stable measurement" : "failed");
-		if (rc != IT_ERR_STATE) {
+			unstable ? "failed: no stable measurement" : "failed");
+		if (!unstable) {
 			fprintf(stderr, "infertune profile: ");
 			cmd_print_error(&err);
 		}

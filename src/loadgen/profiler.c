@@ -607,6 +607,8 @@ static uint64_t wait_window(struct profiler *p, uint64_t wstart)
 		}
 		if (failed > failed0 && o->max_error_percentage == 0)
 			return now;
+		if (o->cancel && *o->cancel >= 2)
+			return now;
 		if (c != last_c) {
 			last_c = c;
 			last_change = now;
@@ -699,6 +701,8 @@ static int warmup(struct profiler *p, struct it_error *err)
 		}
 		if (c - c0 >= n)
 			return 0;
+		if (p->o.cancel && *p->o.cancel)
+			return it_error_set(err, IT_ERR_STATE, "interrupted");
 		if (loadgen_now_ns() - start > limit)
 			return it_error_set(err, IT_ERR_IO,
 					    "the %llu warm-up requests did not finish within %llu s",
@@ -883,7 +887,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 	if (!rc && p->include_server_stats)
 		rc = read_stats(p, NULL, &stats_start, err);
 	if (rc)
-		goto fail;
+		goto out;
 	cpu_start = process_cpu_ns();
 	wcpu_start = xcalloc(nw, sizeof(*wcpu_start));
 	for (unsigned i = 0; i < nw; i++)
@@ -897,7 +901,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 		wend = wait_window(p, wstart);
 		rc = loadgen_harvest(p->lg, &p->harvest, err);
 		if (rc)
-			goto fail;
+			goto out;
 		w = add_window(L, &data, &alloc, &alloc_data);
 		d = &data[w->index];
 		w->duration_ns = wend - wstart;
@@ -953,7 +957,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 			if (p->include_server_stats) {
 				rc = read_stats(p, &stats_start, &stats_end, err);
 				if (rc)
-					goto fail;
+					goto out;
 				d->has_server = true;
 				remote_stats_delta(&stats_start, &stats_end, &d->server);
 				stats_start = stats_end;
@@ -962,7 +966,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 				rc = scraper_window(p->scraper, wstart, wend, &d->metrics,
 						    err);
 				if (rc)
-					goto fail;
+					goto out;
 				d->has_metrics = true;
 			}
 			if (o->on_window)
@@ -970,6 +974,10 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 		}
 		wstart = wend;
 
+		if (o->cancel && *o->cancel) {
+			rc = it_error_set(err, IT_ERR_STATE, "%s: interrupted", what);
+			goto out;
+		}
 		if (w->failed_count > tolerated) {
 			rc = it_error_set(err, IT_ERR_IO,
 					  "%s: %llu of %llu requests failed in window %zu%s; first error: %s",
@@ -978,7 +986,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 					  w->index + 1,
 					  o->max_error_percentage > 0 ? " (more than --max-error-percentage)" : "",
 					  d->first_error[0] ? d->first_error : L->first_error);
-			goto fail;
+			goto out;
 		}
 		if (!w->request_count) {
 			uint64_t inflight = loadgen_inflight(p->lg);
@@ -987,7 +995,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 					  "%s: no request completed in window %zu (%.0f ms, %llu in flight): the server is not answering",
 					  what, w->index + 1, (double)w->duration_ns / 1e6,
 					  (unsigned long long)inflight);
-			goto fail;
+			goto out;
 		}
 		/* -l: once three windows exist, any of the last three over it ends the sweep. */
 		if (o->latency_threshold_ms && L->n_windows >= STABILITY_WINDOWS) {
@@ -1043,12 +1051,12 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 		strbuf_release(&sb);
 	}
 	rc = 0;
-	goto out;
-fail:
-	L->status = PROFILE_FAILED;
-	snprintf(L->message, sizeof(L->message), "%s",
-		 err ? err->message : "the measurement failed");
 out:
+	if (rc) {
+		L->status = PROFILE_FAILED;
+		snprintf(L->message, sizeof(L->message), "%s",
+			 err ? err->message : "the measurement failed");
+	}
 	for (size_t i = 0; i < L->n_windows; i++)
 		window_release(&data[i]);
 	free(data);

@@ -15,6 +15,7 @@
 #ifndef INFERTUNE_LOADGEN_PROFILER_H
 #define INFERTUNE_LOADGEN_PROFILER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,14 @@ struct profile_options {
 			  const struct profile_window *window);
 	void (*on_level_done)(void *ctx, const struct profile_level *level);
 	void *callback_ctx;
+
+	/*
+	 * Cancellation (may be NULL), for callers that stop on a signal:
+	 * *cancel >= 1 ends the level after the window in progress, >= 2 at
+	 * once (polled every 100 ms). The level is then PROFILE_FAILED with
+	 * the message "interrupted" and profiler_run() returns IT_ERR_STATE.
+	 */
+	const volatile sig_atomic_t *cancel;
 };
 
 /** Sets every field to perf_analyzer's default (model_name stays NULL). */

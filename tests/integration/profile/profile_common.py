@@ -273,6 +273,10 @@ def profile(infertune, scratch, args, timeout=120, csv_name="out.csv", verbose_c
         out = out.decode() if isinstance(out, bytes) else out
         err = err.decode() if isinstance(err, bytes) else err
     elapsed = time.monotonic() - start
+    if "Sanitizer" in err or "runtime error:" in err:
+        # An ASan/UBSan report is a failure whatever the exit status says.
+        print(f"# sanitizer report:\n{err}", flush=True)
+        code = "sanitizer"
     text = open(path).read() if os.path.exists(path) else None
     print(f"# {' '.join(cmd[1:])}: exit {code} in {elapsed:.1f} s", flush=True)
     return Result(code, out, err, elapsed, text)

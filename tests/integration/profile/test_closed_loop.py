@@ -16,8 +16,8 @@ T is the service time the device really delivered, as the server reports
 it (its compute-infer average), checked to be within 10% of the nominal
 40 ms: on a loaded machine the simulator's sleeps overshoot, and that is
 the server's inaccuracy, not the load generator's. A sweep whose figures
-miss is measured once more before the test fails (a shared two-core
-machine has bad seconds)."""
+miss is measured again (three tries, each with a fresh o) before the test
+fails: a shared two-core machine has bad seconds."""
 
 from profile_common import Server, main, profile, row_for, sim_model
 
@@ -57,19 +57,20 @@ def run(c, infertune, scratch):
     sim_model(repo, "sim40", T_US, slots=SLOTS, instances=SLOTS)
     sim_model(repo, "sim0", 0)
     with Server(infertune, scratch, repo) as s:
-        cal = profile(infertune, scratch, ["-m", "sim0", "-u", s.url, "-s", "50",
-                                           "--concurrency-range", "1", "-p", "1000"])
-        c.check(cal.code == 0 and cal.rows, "calibration run on a zero-time model", cal)
-        o_us = float(cal.rows[0]["Avg latency"]) if cal.rows else 0
-        c.check(0 < o_us < 2000, f"round trip overhead o = {o_us:.0f} usec is small")
-
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
+            # The round trip o is measured just before each sweep: other load
+            # on the machine moves it.
+            cal = profile(infertune, scratch, ["-m", "sim0", "-u", s.url, "-s", "1000",
+                                               "-r", "3", "--concurrency-range", "1", "-p", "1000"])
+            o_us = float(cal.rows[0]["Avg latency"]) if cal.code == 0 and cal.rows else 0
             r = profile(infertune, scratch, ["-m", "sim40", "-u", s.url,
                                              "--concurrency-range", "1:7:3", "-p", "2000"])
-            misses = accuracy(r, o_us)
+            misses = accuracy(r, o_us) if o_us else ["no calibration"]
             if not misses:
                 break
             print(f"# attempt {attempt} missed: {misses}", flush=True)
+        c.check(cal.code == 0 and cal.rows, "calibration run on a zero-time model", cal)
+        c.check(0 < o_us < 2000, f"round trip overhead o = {o_us:.0f} usec is small")
         c.check(r.code == 0, "sweep 1, 4, 7 is stable and exits 0", r)
         c.check(not misses, "throughput, latency and in-flight count within 3% of the analytic values",
                 misses)

@@ -4,7 +4,7 @@ no hang. Unreachable server, unknown model, variable dimensions without
 --shape, wrong --shape, invalid range strings, a run that cannot stabilise,
 a server killed mid-window, a server refusing connections mid-run, server
 errors (failing by default, tolerated with --max-error-percentage), a
-server that stops answering, and malformed metrics pages."""
+server that stops answering, malformed metrics pages, and Ctrl-C."""
 
 import subprocess
 import time
@@ -99,6 +99,26 @@ def run(c, infertune, scratch):
         expect(c, r, 1, ["malformed metrics page", ":1:"],
                "a metrics page that turns malformed fails the run", 15)
 
+    # --- Ctrl-C: the level ends after the window in progress, results kept ---
+    with Server(infertune, scratch, repo, name="interrupted") as v:
+        csv_path = f"{scratch}/interrupted.csv"
+        p = subprocess.Popen([infertune, "profile", "-m", "slow", "-u", v.url, "-p", "1500",
+                              "-f", csv_path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        start = time.monotonic()
+        p.send_signal(__import__("signal").SIGINT)
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        c.check(p.returncode == 1 and "concurrency 1: interrupted" in err
+                and "Pass [1] throughput:" in out and "Sanitizer" not in err,
+                "SIGINT ends the level with the windows it saw", f"exit {p.returncode}\n{out}\n{err}")
+        c.check(time.monotonic() - start < 5, "SIGINT: out within the window in progress")
+        c.check(open(csv_path).read().startswith("Concurrency,"), "SIGINT: the CSV is written")
+
     # --- server killed mid-window; server refusing connections mid-run ------
     for sig, what in (("SIGKILL", "server killed mid-window"),
                       ("SIGTERM", "server stopping (refusing connections) mid-run")):
@@ -116,7 +136,8 @@ def run(c, infertune, scratch):
                 out, err = p.communicate()
             elapsed = time.monotonic() - start
             c.check(p.returncode == 1 and "requests failed in window 1" in err
-                    and "first error:" in err, what, f"exit {p.returncode}\n{out}\n{err}")
+                    and "first error:" in err and "Sanitizer" not in err,
+                    what, f"exit {p.returncode}\n{out}\n{err}")
             c.check(elapsed < 10, f"{what}: exits {elapsed:.1f} s after the server went away")
 
 

@@ -5,8 +5,10 @@ run), --input-data FILE in perf_analyzer's format, --request-intervals,
 count windows, warm-up, -b (batch counted in the throughput), -l ending a
 concurrency sweep, JSON tensors, and the model version."""
 
+import base64
 import json
 import re
+import struct
 
 from profile_common import Server, add_sub_model, main, profile, row_for, sim_model
 
@@ -24,7 +26,7 @@ def run(c, infertune, scratch):
     with Server(infertune, scratch, repo) as s:
         # --- early stopping ------------------------------------------------
         r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "--concurrency-range", "2",
-                                         "-p", "1000", "-s", "25", "--percentile", "90",
+                                         "-p", "1000", "-s", "100", "--percentile", "90",
                                          "--early-stop", "0.99"])
         m = ES_RE.search(r.out)
         c.check(r.code == 0 and m is not None, "--early-stop states its estimate", r)
@@ -38,12 +40,12 @@ def run(c, infertune, scratch):
                     f"it rests on every merged query ({n})")
         # p99 needs 662 queries: 5 ms x 3 windows of 1 s = ~600, so the
         # measurement goes on while the windows still agree.
-        r = profile(infertune, scratch, ["-m", "five", "-u", s.url, "-p", "1000", "-s", "25",
+        r = profile(infertune, scratch, ["-m", "five", "-u", s.url, "-p", "1000", "-s", "100",
                                          "--early-stop", "99"])
         m = ES_RE.search(r.out)
         c.check(r.code == 0 and m is not None and int(m.group(3)) >= 662,
                 "--early-stop extends a stable run until p99 has its 662 queries", r)
-        r = profile(infertune, scratch, ["-m", "slow", "-u", s.url, "-p", "500", "-s", "50",
+        r = profile(infertune, scratch, ["-m", "slow", "-u", s.url, "-p", "500", "-s", "100",
                                          "-r", "3", "--early-stop", "0.99"])
         c.check(r.code == 1 and "early stopping at 99% confidence needs at least 662 queries for a p99 estimate"
                 in r.err, "too few queries for early stopping fails the run", r)
@@ -51,12 +53,12 @@ def run(c, infertune, scratch):
         # --- input data file (perf_analyzer's format) ------------------------
         data = {"data": [{"INPUT0": list(range(16)), "INPUT1": [1] * 16},
                          {"INPUT0": {"content": [[5] * 8, [6] * 8], "shape": [16]},
-                          "INPUT1": {"b64": "AQAAAA==" * 16}}]}
+                          "INPUT1": {"b64": base64.b64encode(struct.pack("<16i", *[1] * 16)).decode()}}]}
         path = f"{scratch}/data.json"
         with open(path, "w") as f:
             json.dump(data, f)
         r = profile(infertune, scratch, ["-m", "add_sub", "-u", s.url, "--input-data", path,
-                                         "-p", "500", "-s", "50"])
+                                         "-p", "500", "-s", "100"])
         c.check(r.code == 0, "--input-data FILE drives add_sub", r)
         bad = f"{scratch}/bad.json"
         with open(bad, "w") as f:
@@ -70,7 +72,7 @@ def run(c, infertune, scratch):
         with open(path, "w") as f:
             f.write("10000\n20000\n")   # 15 ms on average: 66.67/s
         r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "--request-intervals", path,
-                                         "-p", "1500", "-s", "25"])
+                                         "-p", "1500", "-s", "100"])
         c.check(r.code == 0 and r.rows, "--request-intervals", r)
         if r.rows:
             c.check(r.rows[0]["Request Rate"] == "66.6667", "the rate column is the intervals' mean",
@@ -81,7 +83,7 @@ def run(c, infertune, scratch):
         r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "-x", "1",
                                          "--measurement-mode", "count_windows",
                                          "--measurement-request-count", "300",
-                                         "--warmup-request-count", "50", "-s", "25"])
+                                         "--warmup-request-count", "50", "-s", "100"])
         c.check(r.code == 0 and "Minimum number of samples in each window: 300" in r.out
                 and "Sending 50 warmup requests" in r.out, "count windows with warm-up", r)
         if r.rows:
@@ -92,7 +94,7 @@ def run(c, infertune, scratch):
 
         # --- batch size: inferences, not requests -------------------------------
         r = profile(infertune, scratch, ["-m", "batchy", "-u", s.url, "-b", "4", "-p", "1000",
-                                         "-s", "25"])
+                                         "-s", "100"])
         c.check(r.code == 0 and r.rows, "-b 4", r)
         if r.rows:
             row = r.rows[0]
@@ -106,7 +108,7 @@ def run(c, infertune, scratch):
 
         # --- -l ends a sweep: over the threshold is not a failure --------------
         r = profile(infertune, scratch, ["-m", "slow", "-u", s.url, "--concurrency-range", "1:0:2",
-                                         "-l", "25", "-p", "500", "-s", "25"])
+                                         "-l", "25", "-p", "500", "-s", "100"])
         c.check(r.code == 0 and "Measured latency went over the set limit of 25 msec." in r.err,
                 "-l ends the sweep at 25 ms", r)
         c.check([row["Concurrency"] for row in r.rows] == ["1"],
@@ -115,7 +117,7 @@ def run(c, infertune, scratch):
         # --- JSON tensors -----------------------------------------------------
         r = profile(infertune, scratch, ["-m", "add_sub", "-u", s.url, "--input-tensor-format",
                                          "json", "--output-tensor-format", "json", "-p", "500",
-                                         "-s", "50"])
+                                         "-s", "100"])
         c.check(r.code == 0 and "JSON tensors" in r.out, "JSON tensors on request", r)
 
 

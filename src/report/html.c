@@ -1,0 +1,378 @@
+/*
+ * The HTML report: one self-contained file (inline CSS, charts as base64
+ * PNG data URIs, no script, nothing fetched), readable in any browser and
+ * printable. Inline SVG is not used: cairo names its glyph symbols the same
+ * way in every SVG it writes, so two inlined charts would share ids.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/internal.h"
+#include "util/strbuf.h"
+#include "util/banned.h"
+
+static void esc(struct strbuf *sb, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': strbuf_adds(sb, "&lt;"); break;
+		case '>': strbuf_adds(sb, "&gt;"); break;
+		case '&': strbuf_adds(sb, "&amp;"); break;
+		case '"': strbuf_adds(sb, "&quot;"); break;
+		default: strbuf_addch(sb, *s); break;
+		}
+	}
+}
+
+static void base64(struct strbuf *sb, const unsigned char *p, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		char out[4];
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[0] = tab[(v >> 18) & 63];
+		out[1] = tab[(v >> 12) & 63];
+		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[3] = i + 2 < n ? tab[v & 63] : '=';
+		strbuf_add(sb, out, 4);
+	}
+}
+
+static const char css[] =
+	"body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1180px;margin:1.5em auto;"
+	"padding:0 1em;color:#1a1a1a;line-height:1.45}"
+	"h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;"
+	"margin-top:1.8em}h3{margin-top:1.4em}"
+	"table{border-collapse:collapse;font-size:.86em;margin:.6em 0}"
+	"th,td{border:1px solid #c8c8c8;padding:3px 7px;text-align:right}"
+	"th{background:#eef1f5}td.l,th.l{text-align:left}"
+	"tr.best td{background:#e8f4ea;font-weight:bold}tr.default td{font-style:italic}"
+	"figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #ddd}"
+	"figcaption{font-size:.9em;color:#444}"
+	".note{background:#fff8e1;border-left:4px solid #e6a700;padding:.4em .8em}"
+	".summary{background:#f3f6fa;border-left:4px solid #0072b2;padding:.6em 1em}"
+	"pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}"
+	"dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15em 1em}"
+	"dl.kv dt{font-weight:bold}dl.kv dd{margin:0}";
+
+/* The columns of the per-configuration detail tables. */
+static const struct { int fig; const char *head; } detail_cols[] = {
+	{ FIG_THROUGHPUT, "Throughput (infer/s)" },
+	{ FIG_LATENCY_P99, "p99 latency (ms)" },
+	{ FIG_LATENCY_AVG, "Avg latency (ms)" },
+	{ FIG_CLIENT_RESPONSE_WAIT, "Response wait (ms)" },
+	{ FIG_SERVER_QUEUE, "Server queue (ms)" },
+	{ FIG_SERVER_COMPUTE_INPUT, "Compute input (ms)" },
+	{ FIG_SERVER_COMPUTE_INFER, "Compute infer (ms)" },
+	{ FIG_SERVER_COMPUTE_OUTPUT, "Compute output (ms)" },
+	{ FIG_SERVER_AVG_BATCH, "Avg batch" },
+	{ FIG_SERVER_CPU_UTILIZATION, "Server CPU (% of a core)" },
+};
+
+static void td(struct strbuf *sb, const char *cls, const char *text)
+{
+	strbuf_adds(sb, cls ? "<td class=\"l\">" : "<td>");
+	esc(sb, text);
+	strbuf_adds(sb, "</td>");
+}
+
+static void td_fig(struct strbuf *sb, const struct report_level *l, int fig)
+{
+	char buf[64];
+
+	report_fmt_figure(l, fig, buf, sizeof(buf));
+	if (!strcmp(buf, "-"))
+		strbuf_adds(sb, "<td title=\"not measured\">&ndash;</td>");
+	else
+		td(sb, NULL, buf);
+}
+
+static void config_table(const struct report_model *m, struct strbuf *sb)
+{
+	int mem = report_memory_figure(m), pw = report_power_figure(m);
+	char buf[256];
+
+	strbuf_addf(sb, "<table id=\"configurations\"><tr><th>Rank</th><th class=\"l\">"
+		    "Configuration</th><th class=\"l\">Search point</th><th>Instances</th>"
+		    "<th>Max batch</th><th>Dynamic batching</th><th class=\"l\">Status</th>"
+		    "<th>Meets constraints</th><th>Best %s</th><th>Throughput (infer/s)</th>"
+		    "<th>p99 latency (ms)</th>", report_load_name(m));
+	if (mem >= 0)
+		strbuf_addf(sb, "<th>%s</th>", figure_table[mem].header);
+	if (pw >= 0)
+		strbuf_addf(sb, "<th>%s</th>", figure_table[pw].header);
+	strbuf_adds(sb, "<th>Gain vs. default (%)</th></tr>\n");
+	for (size_t i = 0; i < m->n_configs; i++) {
+		const struct report_config *c = &m->configs[i];
+		const struct report_level *b = c->best >= 0 ? &c->levels[c->best] : NULL;
+
+		strbuf_addf(sb, "<tr%s>", c->rank == 1 ? " class=\"best\"" :
+			    c->is_default ? " class=\"default\"" : "");
+		if (c->rank)
+			snprintf(buf, sizeof(buf), "%zu", c->rank);
+		else
+			snprintf(buf, sizeof(buf), "-");
+		td(sb, NULL, buf);
+		td(sb, "l", c->name);
+		td(sb, "l", c->label);
+		snprintf(buf, sizeof(buf), "%d x %s", c->instance_count,
+			 strncmp(c->instance_kind, "KIND_", 5) ? c->instance_kind : c->instance_kind + 5);
+		td(sb, NULL, buf);
+		snprintf(buf, sizeof(buf), "%d", c->max_batch_size);
+		td(sb, NULL, buf);
+		td(sb, NULL, c->dynamic_batching ? "yes" : "no");
+		td(sb, "l", c->status);
+		td(sb, NULL, !b ? "-" : c->passes ? "yes" : "no");
+		if (b)
+			snprintf(buf, sizeof(buf), "%g", b->load);
+		td(sb, NULL, b ? buf : "-");
+		if (b) {
+			td_fig(sb, b, FIG_THROUGHPUT);
+			td_fig(sb, b, FIG_LATENCY_P99);
+			if (mem >= 0)
+				td_fig(sb, b, mem);
+			if (pw >= 0)
+				td_fig(sb, b, pw);
+		} else {
+			for (int k = 0; k < 2 + (mem >= 0) + (pw >= 0); k++)
+				td(sb, NULL, "-");
+		}
+		if (c->has_gain)
+			snprintf(buf, sizeof(buf), "%.1f", c->gain_pct);
+		td(sb, NULL, c->has_gain ? buf : "-");
+		strbuf_adds(sb, "</tr>\n");
+	}
+	strbuf_adds(sb, "</table>\n");
+}
+
+static void detail_table(const struct report_model *m, const struct report_config *c,
+			 struct strbuf *sb)
+{
+	int mem = report_memory_figure(m), pw = report_power_figure(m);
+	char buf[64];
+
+	strbuf_addf(sb, "<table class=\"detail\" id=\"detail-%s\"><tr><th>Batch</th><th>%s</th>"
+		    "<th class=\"l\">Status</th>", c->name,
+		    m->load_kind == LOAD_REQUEST_RATE ? "Request rate" : "Concurrency");
+	for (size_t k = 0; k < sizeof(detail_cols) / sizeof(detail_cols[0]); k++)
+		strbuf_addf(sb, "<th>%s</th>", detail_cols[k].head);
+	if (mem >= 0)
+		strbuf_addf(sb, "<th>%s</th>", figure_table[mem].header);
+	if (pw >= 0)
+		strbuf_addf(sb, "<th>%s</th>", figure_table[pw].header);
+	strbuf_adds(sb, "</tr>\n");
+	for (size_t j = 0; j < c->n_levels; j++) {
+		const struct report_level *l = &c->levels[j];
+
+		strbuf_addf(sb, "<tr%s>", (long)j == c->best ? " class=\"best\"" : "");
+		snprintf(buf, sizeof(buf), "%lld", (long long)l->batch_size);
+		td(sb, NULL, buf);
+		snprintf(buf, sizeof(buf), "%g", l->load);
+		td(sb, NULL, buf);
+		strbuf_adds(sb, "<td class=\"l\">");
+		esc(sb, measurement_status_name(l->status));
+		if (l->message && *l->message) {
+			strbuf_adds(sb, ": ");
+			esc(sb, l->message);
+		}
+		strbuf_adds(sb, "</td>");
+		for (size_t k = 0; k < sizeof(detail_cols) / sizeof(detail_cols[0]); k++)
+			td_fig(sb, l, detail_cols[k].fig);
+		if (mem >= 0)
+			td_fig(sb, l, mem);
+		if (pw >= 0)
+			td_fig(sb, l, pw);
+		strbuf_adds(sb, "</tr>\n");
+	}
+	strbuf_adds(sb, "</table>\n");
+}
+
+void report_html(const struct report_data *d, const struct report_model *m,
+		 const struct report_charts *cs, struct strbuf *sb)
+{
+	const struct report_config *best = report_model_best(m);
+	char buf[256];
+	size_t n_failed = 0;
+
+	strbuf_adds(sb, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		    "<title>infertune report: ");
+	esc(sb, m->name);
+	strbuf_addf(sb, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>infertune report: ", css);
+	esc(sb, m->name);
+	strbuf_adds(sb, "</h1>\n<p>Results as of ");
+	esc(sb, d->time_iso);
+	strbuf_adds(sb, " from <code>");
+	esc(sb, d->db_path);
+	strbuf_addf(sb, "</code> (%zu run%s; the latest ", d->n_runs, d->n_runs == 1 ? "" : "s");
+	esc(sb, d->run_status ? d->run_status : "unknown");
+	strbuf_adds(sb, "), measured by infertune ");
+	esc(sb, d->version ? d->version : "?");
+	strbuf_adds(sb, ".</p>\n");
+	if (d->run_status && strcmp(d->run_status, "completed")) {
+		strbuf_adds(sb, "<p class=\"note\">The latest analysis did not complete (");
+		esc(sb, d->run_status);
+		if (d->run_message && *d->run_message) {
+			strbuf_adds(sb, ": ");
+			esc(sb, d->run_message);
+		}
+		strbuf_adds(sb, "). This report shows what was measured; re-running the same "
+			    "<code>infertune analyze</code> resumes.</p>\n");
+	}
+
+	strbuf_adds(sb, "<h2 id=\"summary\">Summary</h2>\n<p class=\"summary\" id=\"sentence\">");
+	{
+		struct strbuf s;
+
+		strbuf_init(&s, 0);
+		report_summary_sentence(m, &s);
+		esc(sb, s.buf);
+		strbuf_release(&s);
+	}
+	strbuf_adds(sb, "</p>\n");
+	if (best) {
+		const struct report_level *b = &best->levels[best->best];
+
+		report_config_desc(best, buf, sizeof(buf));
+		strbuf_adds(sb, "<h3 id=\"recommendation\">Recommended configuration: ");
+		esc(sb, best->name);
+		strbuf_adds(sb, "</h3>\n<ul><li>");
+		esc(sb, buf);
+		strbuf_adds(sb, " (search point: ");
+		esc(sb, best->label);
+		strbuf_addf(sb, ")</li>\n<li>Best at %s %g, client batch %lld: ",
+			    report_load_name(m), b->load, (long long)b->batch_size);
+		report_fmt_figure(b, FIG_THROUGHPUT, buf, sizeof(buf));
+		strbuf_addf(sb, "%s infer/s, p99 latency ", buf);
+		report_fmt_figure(b, FIG_LATENCY_P99, buf, sizeof(buf));
+		strbuf_addf(sb, "%s ms%s</li>\n", buf,
+			    best->passes ? ", meets the constraints" : ", does NOT meet the constraints");
+		strbuf_adds(sb, "<li>Deploy: <code>");
+		if (m->best_config_path)
+			esc(sb, m->best_config_path);
+		else
+			strbuf_addf(sb, "%s/output_model_repository/%s/config.pbtxt", d->export_path,
+				    best->name);
+		strbuf_adds(sb, "</code> (the model's own name, ready for its model repository)</li>"
+			    "</ul>\n<pre>");
+		esc(sb, best->config_pbtxt);
+		strbuf_adds(sb, "</pre>\n");
+	}
+
+	strbuf_adds(sb, "<h2 id=\"setup\">Machine, model and goals</h2>\n<dl class=\"kv\">\n<dt>CPU</dt><dd>");
+	esc(sb, d->machine_cpu);
+	strbuf_adds(sb, "</dd>\n<dt>Memory</dt><dd>");
+	esc(sb, d->machine_memory);
+	strbuf_adds(sb, "</dd>\n<dt>GPUs</dt><dd>");
+	esc(sb, d->machine_gpus);
+	strbuf_adds(sb, "</dd>\n");
+	if (!d->machine_from_db)
+		strbuf_adds(sb, "<dt></dt><dd><em>results.db does not record the machine; CPU and "
+			    "memory describe the machine that wrote this report.</em></dd>\n");
+	strbuf_adds(sb, "<dt>Model</dt><dd>");
+	esc(sb, m->name);
+	strbuf_adds(sb, " (");
+	esc(sb, m->backend ? m->backend : m->platform ? m->platform : "?");
+	strbuf_adds(sb, ") from <code>");
+	esc(sb, m->repository ? m->repository : "?");
+	strbuf_adds(sb, "</code></dd>\n");
+	strbuf_adds(sb, "<dt>Objectives</dt><dd>");
+	esc(sb, m->objectives_text);
+	strbuf_adds(sb, "</dd>\n<dt>Constraints</dt><dd>");
+	esc(sb, m->constraints_text);
+	strbuf_adds(sb, "</dd>\n<dt>Search</dt><dd>");
+	esc(sb, d->search_mode ? d->search_mode : "?");
+	strbuf_adds(sb, ", ");
+	esc(sb, d->server_mode ? d->server_mode : "?");
+	strbuf_adds(sb, " server</dd>\n<dt>Command</dt><dd><code>");
+	esc(sb, d->command_line ? d->command_line : "?");
+	strbuf_adds(sb, "</code></dd>\n</dl>\n");
+
+	strbuf_adds(sb, "<h2 id=\"all\">All configurations</h2>\n");
+	if (!m->ranking_from_db)
+		strbuf_adds(sb, "<p class=\"note\">results.db holds no ranking for this model "
+			    "(the analysis did not finish); the ranking below applies the same "
+			    "rules to what was measured.</p>\n");
+	config_table(m, sb);
+
+	strbuf_adds(sb, "<h2 id=\"charts\">Charts</h2>\n");
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct report_chart *c = &cs->items[i];
+
+		if (!c->drawn) {
+			strbuf_addf(sb, "<p class=\"note\" id=\"note-%s\">", c->id);
+			esc(sb, c->note);
+			strbuf_adds(sb, "</p>\n");
+			continue;
+		}
+		strbuf_addf(sb, "<figure id=\"chart-%s\"><img alt=\"", c->id);
+		esc(sb, c->chart.title);
+		strbuf_adds(sb, ": ");
+		for (size_t k = 0; k < c->chart.n_series; k++) {
+			if (k)
+				strbuf_adds(sb, "; ");
+			esc(sb, c->chart.series[k].name);
+		}
+		strbuf_addf(sb, "\" width=\"%d\" height=\"%d\" src=\"data:image/png;base64,",
+			    (int)(CHART_WIDTH * 4 / 3), (int)(CHART_HEIGHT * 4 / 3));
+		base64(sb, (const unsigned char *)c->png->buf, c->png->len);
+		strbuf_adds(sb, "\"><figcaption>");
+		esc(sb, c->caption);
+		strbuf_addf(sb, " (<a href=\"charts/%s.svg\">SVG</a>, <a href=\"charts/%s.png\">PNG</a>)"
+			    "</figcaption></figure>\n", c->id, c->id);
+	}
+
+	strbuf_adds(sb, "<h2 id=\"details\">Configuration details</h2>\n");
+	for (size_t i = 0; i < m->n_configs; i++) {
+		const struct report_config *c = &m->configs[i];
+
+		strbuf_adds(sb, "<h3>");
+		esc(sb, c->name);
+		report_config_desc(c, buf, sizeof(buf));
+		strbuf_adds(sb, ": ");
+		esc(sb, buf);
+		strbuf_adds(sb, "</h3>\n");
+		if (c->failure_reason) {
+			strbuf_adds(sb, "<p class=\"note\">Failed (");
+			esc(sb, c->status);
+			strbuf_adds(sb, "): ");
+			esc(sb, c->failure_reason);
+			strbuf_adds(sb, "</p>\n");
+		}
+		if (c->n_levels)
+			detail_table(m, c, sb);
+		else
+			strbuf_adds(sb, "<p>No measurement.</p>\n");
+	}
+
+	strbuf_adds(sb, "<h2 id=\"failed\">Failed configurations</h2>\n");
+	for (size_t i = 0; i < m->n_configs; i++)
+		n_failed += m->configs[i].failure_reason != NULL;
+	if (!n_failed) {
+		strbuf_adds(sb, "<p>None: every configuration loaded and was measured.</p>\n");
+	} else {
+		strbuf_adds(sb, "<table id=\"failures\"><tr><th class=\"l\">Configuration</th>"
+			    "<th class=\"l\">Status</th><th class=\"l\">Reason</th></tr>\n");
+		for (size_t i = 0; i < m->n_configs; i++) {
+			const struct report_config *c = &m->configs[i];
+
+			if (!c->failure_reason)
+				continue;
+			strbuf_adds(sb, "<tr>");
+			td(sb, "l", c->name);
+			td(sb, "l", c->status);
+			td(sb, "l", c->failure_reason);
+			strbuf_adds(sb, "</tr>\n");
+		}
+		strbuf_adds(sb, "</table>\n");
+	}
+	strbuf_adds(sb, "</body>\n</html>\n");
+}

@@ -1,0 +1,219 @@
+"""Shared helpers for the `infertune analyze` integration tests.
+
+Standard library only. Each test script calls `main(run)`; `run(c, infertune,
+scratch)` gets a Checker, the built binary and its own scratch folder. The
+tests analyze `sim` models (docs/sim-backend.md) whose best configuration
+follows from the model: two device slots, a batch of b takes 10 + 2b ms, so
+with at most 16 clients the best is max_batch_size 8 with 2 instances (a
+third instance only waits for a slot and splits the batches). Windows are
+short (250 ms) to keep the suite fast; sim sleeps, so the figures hold on a
+loaded two-core machine.
+"""
+
+import csv
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+
+HOST = "127.0.0.1"
+
+# Model Analyzer's CSV headers (model_analyzer result_table_manager.py and its
+# golden file tests/common/single-model-ckpt/golden-metrics-model-inference.csv).
+MA_INFERENCE_HEADER = ("Model,Batch,Concurrency,Model Config Path,Instance Group,"
+                       "Max Batch Size,Satisfies Constraints,Throughput (infer/sec),"
+                       "p99 Latency (ms)")
+MA_GPU_HEADER = ("Model,GPU UUID,Batch,Concurrency,Model Config Path,Instance Group,"
+                 "Satisfies Constraints,GPU Memory Usage (MB),GPU Utilization (%),"
+                 "GPU Power Usage (W)")
+MA_SERVER_ONLY_HEADER = ("Model,GPU UUID,GPU Memory Usage (MB),GPU Utilization (%),"
+                         "GPU Power Usage (W)")
+
+# The search space of the tests: instances 1..3 x max_batch_size 1..8,
+# concurrency up to 16, 250 ms windows.
+SEARCH_FLAGS = [
+    "--run-config-search-max-instance-count", "3",
+    "--run-config-search-max-model-batch-size", "8",
+    "--run-config-search-max-concurrency", "16",
+    "--perf-analyzer-flag", "measurement-interval=250",
+    "--duration-seconds", "0.5",
+]
+
+
+class Checker:
+    """Counts checks and prints one line per check."""
+
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print(f"ok - {what}", flush=True)
+        else:
+            self.failed += 1
+            extra = f": {detail}" if detail != "" else ""
+            print(f"FAIL - {what}{extra}", flush=True)
+        return bool(cond)
+
+    def equal(self, got, want, what):
+        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+
+
+def main(run):
+    """Runs run(checker, infertune, scratch) and exits with the verdict."""
+    if len(sys.argv) != 3:
+        print(f"usage: {sys.argv[0]} INFERTUNE SCRATCH_DIR", file=sys.stderr)
+        sys.exit(2)
+    infertune, scratch = os.path.abspath(sys.argv[1]), sys.argv[2]
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    scratch = os.path.join(os.path.abspath(scratch), "analyze-" + name)
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    c = Checker(name)
+    try:
+        run(c, infertune, scratch)
+    except Exception:  # a crash is a failed check, with its trace
+        traceback.print_exc()
+        c.check(False, "test ran to completion")
+    print(f"{c.passed} passed, {c.failed} failed", flush=True)
+    sys.exit(1 if c.failed else 0)
+
+
+def sim_config(name, base_us=10000, per_item_us=2000, slots=2, max_batch_size=8,
+               instances=1, extra_params=None):
+    params = {"sim_base_us": base_us, "sim_per_item_us": per_item_us,
+              "sim_device_slots": slots}
+    params.update(extra_params or {})
+    lines = [f'name: "{name}"', 'backend: "sim"', f"max_batch_size: {max_batch_size}",
+             'input [{ name: "IN", data_type: TYPE_FP32, dims: [ 4 ] }]',
+             'output [{ name: "OUT", data_type: TYPE_FP32, dims: [ 4 ] }]',
+             f"instance_group [{{ count: {instances}, kind: KIND_CPU }}]"]
+    for k, v in params.items():
+        lines.append(f'parameters {{ key: "{k}" value {{ string_value: "{v}" }} }}')
+    return "\n".join(lines) + "\n"
+
+
+def write_repo(root, models):
+    """models: {name: config text}. Each model gets a version folder 1/."""
+    for name, text in models.items():
+        os.makedirs(os.path.join(root, name, "1"), exist_ok=True)
+        with open(os.path.join(root, name, "config.pbtxt"), "w") as f:
+            f.write(text)
+    return root
+
+
+def analyze(infertune, args, timeout=300, check=None):
+    """Runs `infertune analyze ARGS`; returns the CompletedProcess."""
+    p = subprocess.run([infertune, "analyze"] + args, capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    if check is not None and p.returncode != check:
+        print(f"--- infertune analyze {' '.join(args)} exited {p.returncode}")
+        print(p.stdout[-3000:])
+        print(p.stderr[-3000:])
+    return p
+
+
+def db(export):
+    return sqlite3.connect(os.path.join(export, "results.db"))
+
+
+def query(export, sql, *args):
+    with db(export) as con:
+        return con.execute(sql, args).fetchall()
+
+
+def best_row(export, model):
+    """(variant name, instance count, max batch size) of the top-ranked variant."""
+    rows = query(export, """
+        SELECT v.name, v.instance_count, v.max_batch_size FROM rankings r
+        JOIN variants v ON v.id = r.variant_id JOIN models m ON m.id = r.model_id
+        WHERE m.name = ? AND r.rank = 1 ORDER BY r.run_id DESC LIMIT 1""", model)
+    return rows[0] if rows else None
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def first_line(path):
+    with open(path, newline="") as f:
+        return f.readline().rstrip("\r\n")
+
+
+def process_dead(pid):
+    """True when pid is gone or a zombie (it exited; nobody reaped it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+
+
+def children(pid):
+    """PIDs whose parent is pid."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                out.append(int(entry))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            pass
+    return out
+
+
+def wait_for(cond, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def start_serve(infertune, repo, scratch, name="serve", mode="explicit"):
+    """Starts `infertune serve` (explicit mode) on free ports; returns (proc, http, metrics)."""
+    port_file = os.path.join(scratch, name + ".ports")
+    log = open(os.path.join(scratch, name + ".log"), "w")
+    proc = subprocess.Popen([infertune, "serve", "--model-repository", repo,
+                             "--model-control-mode", mode, "--http-port", "0",
+                             "--metrics-port", "0", "--port-file", port_file],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    ports = {}
+
+    def ready():
+        try:
+            with open(port_file) as f:
+                for line in f:
+                    k, _, v = line.strip().partition("=")
+                    ports[k] = int(v)
+        except (FileNotFoundError, ValueError):
+            return False
+        return "http" in ports and "metrics" in ports
+    if not wait_for(ready, 30):
+        proc.kill()
+        raise RuntimeError("infertune serve did not start")
+    return proc, ports["http"], ports["metrics"]
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

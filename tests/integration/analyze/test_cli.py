@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The command line: everything is checked before anything is measured.
+
+YAML errors point at file:line:col; a bad flag value, a missing repository
+or model, an invalid model_config_parameters combination, an existing
+output model repository, --resume without results.db and a second analysis
+on the same export folder all fail with exit status 2 (or 1) and a clear
+message, and without a single measurement. --run-config-search-disable
+measures the default configuration only.
+"""
+
+import os
+import subprocess
+
+from analyze_common import analyze, main, query, sim_config, wait_for, write_repo
+
+
+def measurements(export):
+    path = os.path.join(export, "results.db")
+    if not os.path.exists(path):
+        return 0
+    return query(export, "SELECT count(*) FROM measurements")[0][0]
+
+
+def expect_fail(c, infertune, args, status, text, what, export=None):
+    p = analyze(infertune, args, timeout=60)
+    c.equal(p.returncode, status, f"{what}: exit {status}")
+    c.check(text in p.stderr, f"{what}: the message says '{text}'", p.stderr[-400:])
+    if export:
+        c.equal(measurements(export), 0, f"{what}: nothing measured")
+    return p
+
+
+def run(c, infertune, scratch):
+    repo = write_repo(os.path.join(scratch, "repo"), {"simbest": sim_config("simbest")})
+    base = ["--model-repository", repo, "--profile-models", "simbest"]
+
+    p = analyze(infertune, ["--help"])
+    c.check(p.returncode == 0 and p.stdout.startswith("usage: infertune analyze"),
+            "--help prints the usage")
+
+    # YAML errors at the right line and column.
+    cfg = os.path.join(scratch, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("model_repository: x\nprofile_models: simbest\n"
+                "run_config_search_max_concurency: 4\n")
+    expect_fail(c, infertune, ["-f", cfg], 2,
+                f"{cfg}:3:1: unknown option 'run_config_search_max_concurency'",
+                "an unknown YAML key")
+    with open(cfg, "w") as f:
+        f.write("profile_models:\n  simbest:\n    model_config_parameters:\n"
+                "      instance_group:\n      - kind: KIND_CPU\n        count: [1, lots]\n")
+    expect_fail(c, infertune, ["-f", cfg, "-m", repo], 2, f"{cfg}:6:20:",
+                "a bad value inside model_config_parameters")
+    with open(cfg, "w") as f:
+        f.write("profile_models: [simbest\n")
+    expect_fail(c, infertune, ["-f", cfg], 2, f"{cfg}:2:1: YAML", "a YAML syntax error")
+
+    export = os.path.join(scratch, "e1")
+    expect_fail(c, infertune, base + ["-e", export, "--run-config-search-mode", "optuna"], 2,
+                "choose brute or quick", "an unknown search mode")
+    expect_fail(c, infertune, ["--profile-models", "simbest", "-e", export, "-m",
+                               os.path.join(scratch, "nowhere")], 2, "nowhere",
+                "a missing model repository")
+    expect_fail(c, infertune, ["-m", repo, "--profile-models", "nosuch", "-e", export], 2,
+                "model 'nosuch' is not in the model repository", "an unknown model", export)
+    with open(cfg, "w") as f:
+        f.write("profile_models:\n  simbest:\n    model_config_parameters:\n"
+                "      max_batch_size: [4]\n      sequence_batching: {}\n"
+                "      dynamic_batching: {}\n")
+    expect_fail(c, infertune, ["-f", cfg, "-m", repo, "-e", export], 2,
+                "model_config_parameters combination 1", "an invalid combination", export)
+    expect_fail(c, infertune, base + ["-e", os.path.join(scratch, "e2"), "--resume"], 2,
+                "to resume from", "--resume without results.db")
+
+    # An output model repository that exists is not overwritten unless asked.
+    out = os.path.join(scratch, "out")
+    os.makedirs(os.path.join(out, "something"))
+    expect_fail(c, infertune, base + ["-e", os.path.join(scratch, "e3"),
+                                      "--output-model-repository-path", out], 2,
+                "--override-output-model-repository", "an existing output repository")
+    c.check(os.path.isdir(os.path.join(out, "something")), "and it is left alone")
+
+    # Search disabled: the default only, with --override-output-model-repository.
+    export = os.path.join(scratch, "e4")
+    args = base + ["-e", export, "--output-model-repository-path", out,
+                   "--override-output-model-repository", "--run-config-search-disable",
+                   "--concurrency", "1,2", "--perf-analyzer-flag", "measurement-interval=250",
+                   "--duration-seconds", "0"]
+    p = analyze(infertune, args, check=0)
+    c.equal(p.returncode, 0, "--run-config-search-disable runs")
+    c.equal(query(export, "SELECT name FROM variants"), [("simbest_config_default",)],
+            "only the default configuration is measured")
+    c.equal(measurements(export), 2, "at the two listed concurrencies")
+    c.check(not os.path.exists(os.path.join(out, "something")),
+            "--override-output-model-repository replaced the old folder")
+
+    # One analysis per export folder at a time.
+    export = os.path.join(scratch, "e5")
+    first = subprocess.Popen([infertune, "analyze"] + base +
+                             ["-e", export, "--run-config-search-disable", "--concurrency", "1",
+                              "--perf-analyzer-flag", "measurement-interval=2000",
+                              "--duration-seconds", "0"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(export, "results.db")), 30)
+        expect_fail(c, infertune, base + ["-e", export], 1,
+                    "another infertune analyze is running", "a second analysis on one export")
+    finally:
+        first.kill()
+        first.wait()
+
+
+if __name__ == "__main__":
+    main(run)

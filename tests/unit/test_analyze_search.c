@@ -1,0 +1,375 @@
+/*
+ * Unit tests for the search strategies, driven by synthetic models whose
+ * best configuration is known: brute's order and Model Analyzer's plateau
+ * rule, manual's cross product, quick's hill climbing (it reaches the
+ * optimum with fewer points than brute, honours constraints, sweeps the
+ * best configurations at the end) and determinism (the same outcomes give
+ * the same points, which is what --resume relies on).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyze/objective.h"
+#include "analyze/search.h"
+#include "util/error.h"
+
+/*
+ * The sim model of tests/integration/analyze: two device slots, a batch of
+ * b takes 10 + 2b ms, instances beyond the slots cost 15% each. Best:
+ * max_batch_size 8, 2 instances.
+ */
+static double model_tput(int32_t mbs, int32_t inst)
+{
+	double k = inst < 2 ? inst : 2, b = mbs ? mbs : 1;
+	double x = k * b / (10 + 2 * b) * 1000;
+
+	if (inst > 2)
+		x *= 1 - 0.15 * (inst - 2);
+	return x;
+}
+
+/* Latency grows with the batch: 10 + 2b ms, times the clients queued. */
+static double model_p99(int32_t mbs, int32_t inst)
+{
+	(void)inst;
+	return 10 + 2.0 * (mbs ? mbs : 1) * 3;
+}
+
+struct trace {
+	struct search_point pts[256];
+	size_t n;
+};
+
+typedef bool (*fails_fn)(const struct search_point *p);
+
+/* Runs a search to its end, answering every point from the model. */
+static void drive(const struct search_ops *ops, const struct search_space *sp,
+		  const struct objective_set *o, struct trace *t, fails_fn fails)
+{
+	struct search *s = NULL;
+	struct search_point p;
+
+	t->n = 0;
+	assert_int_equal(search_new(ops, sp, o, &s, NULL), 0);
+	while (search_next(s, &p)) {
+		struct search_outcome out;
+		struct figures f;
+		int32_t mbs = p.is_default ? sp->default_mbs : p.max_batch_size;
+		int32_t inst = p.is_default ? sp->default_instances : p.instance_count;
+
+		assert_true(t->n < 256);
+		t->pts[t->n++] = p;
+		memset(&f, 0, sizeof(f));
+		figures_set(&f, FIG_THROUGHPUT, p.is_default ? 80 : model_tput(mbs, inst));
+		figures_set(&f, FIG_LATENCY_P99, model_p99(mbs, inst));
+		memset(&out, 0, sizeof(out));
+		out.measured = !(fails && fails(&p));
+		out.max_throughput = out.measured ? f.v[FIG_THROUGHPUT] : 0;
+		out.best = out.measured ? &f : NULL;
+		search_feed(s, &out);
+	}
+	/* Over means over. */
+	assert_false(search_next(s, &p));
+	assert_int_equal(search_remaining(s), 0);
+	search_free(s);
+}
+
+static struct search_space space(void)
+{
+	struct search_space sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.batching = true;
+	sp.min_mbs = 1;
+	sp.max_mbs = 8;
+	sp.user_mbs_max = true;
+	sp.min_instances = 1;
+	sp.max_instances = 3;
+	sp.user_instances_max = true;
+	sp.min_concurrency = 1;
+	sp.max_concurrency = 16;
+	sp.user_concurrency_max = true;
+	sp.top_n = 3;
+	sp.default_mbs = 8;
+	sp.default_instances = 1;
+	return sp;
+}
+
+static struct objective_set objectives(void)
+{
+	struct objective_set o;
+
+	memset(&o, 0, sizeof(o));
+	objective_set_finish(&o);
+	return o;
+}
+
+static void test_brute_order(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace t;
+
+	(void)state;
+	drive(&search_brute, &sp, &o, &t, NULL);
+	/* default + 3 instance counts x max_batch_size 1, 2, 4, 8 (throughput keeps rising). */
+	assert_int_equal(t.n, 13);
+	assert_true(t.pts[0].is_default);
+	assert_int_equal(t.pts[0].concurrency, 0);
+	assert_int_equal(t.pts[1].instance_count, 1);
+	assert_int_equal(t.pts[1].max_batch_size, 1);
+	assert_int_equal(t.pts[4].max_batch_size, 8);
+	assert_int_equal(t.pts[5].instance_count, 2);
+	assert_int_equal(t.pts[5].max_batch_size, 1);
+	assert_int_equal(t.pts[12].instance_count, 3);
+	assert_int_equal(t.pts[12].max_batch_size, 8);
+}
+
+/* Throughput that plateaus at max_batch_size 2 for two instances. */
+static bool fail_two_instances_mbs4(const struct search_point *p)
+{
+	return p->instance_count == 1 && p->max_batch_size == 2;
+}
+
+static void test_brute_stops_at_failure(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace t;
+
+	(void)state;
+	drive(&search_brute, &sp, &o, &t, fail_two_instances_mbs4);
+	/* instances=1 stops after the failed max_batch_size 2 (MA: no measurement ends the loop). */
+	assert_int_equal(t.pts[2].max_batch_size, 2);
+	assert_int_equal(t.pts[3].instance_count, 2);
+	assert_int_equal(t.pts[3].max_batch_size, 1);
+	assert_int_equal(t.n, 1 + 2 + 4 + 4);
+}
+
+static void test_brute_plateau(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	struct search *s = NULL;
+	struct search_point p;
+	double tp[] = { 0, 100, 200, 200, 300 };  /* default, mbs 1, 2, 4 (no gain), 8 */
+	size_t n = 0;
+
+	(void)state;
+	sp.max_instances = 1;
+	assert_int_equal(search_new(&search_brute, &sp, &o, &s, NULL), 0);
+	while (search_next(s, &p)) {
+		struct search_outcome out = { true, tp[n < 5 ? n : 4], NULL };
+
+		n++;
+		search_feed(s, &out);
+	}
+	/* 200 is not strictly above every earlier value: max_batch_size 8 is never tried. */
+	assert_int_equal(n, 4);
+	search_free(s);
+}
+
+static void test_brute_without_batching_and_threads(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	int32_t threads[] = { 1, 2 };
+	static struct trace t;
+
+	(void)state;
+	sp.batching = false;
+	sp.threads = threads;
+	sp.n_threads = 2;
+	drive(&search_brute, &sp, &o, &t, NULL);
+	/* default + 3 instance counts x 2 thread counts, max_batch_size untouched. */
+	assert_int_equal(t.n, 7);
+	assert_int_equal(t.pts[1].instance_count, 1);
+	assert_int_equal(t.pts[1].threads, 1);
+	assert_int_equal(t.pts[2].threads, 2);
+	assert_int_equal(t.pts[3].instance_count, 2);
+	for (size_t i = 0; i < t.n; i++)
+		assert_int_equal(t.pts[i].max_batch_size, 0);
+}
+
+static void test_manual_cross_product(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	int32_t mbs[] = { 6, 8 };
+	static struct trace t;
+
+	(void)state;
+	sp.n_manual = 4;
+	sp.manual_mbs = mbs;
+	sp.n_manual_mbs = 2;
+	drive(&search_manual, &sp, &o, &t, NULL);
+	/* Model Analyzer's docs example: 2 x 4 combinations, plus the default. */
+	assert_int_equal(t.n, 9);
+	assert_int_equal(t.pts[1].manual, 0);
+	assert_int_equal(t.pts[1].max_batch_size, 6);
+	assert_int_equal(t.pts[2].manual, 0);
+	assert_int_equal(t.pts[2].max_batch_size, 8);
+	assert_int_equal(t.pts[8].manual, 3);
+	/* No list at all: the default only. */
+	memset(&sp.manual_mbs, 0, sizeof(sp.manual_mbs));
+	sp.n_manual = 0;
+	sp.n_manual_mbs = 0;
+	drive(&search_manual, &sp, &o, &t, NULL);
+	assert_int_equal(t.n, 1);
+}
+
+static size_t count_distinct_configs(const struct trace *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = t->pts[k].is_default == t->pts[i].is_default &&
+			       t->pts[k].max_batch_size == t->pts[i].max_batch_size &&
+			       t->pts[k].instance_count == t->pts[i].instance_count;
+		n += !seen;
+	}
+	return n;
+}
+
+static void test_quick_finds_the_optimum(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace t, brute;
+	size_t climb = 0, sweeps = 0;
+	bool found = false;
+
+	(void)state;
+	drive(&search_quick, &sp, &o, &t, NULL);
+	drive(&search_brute, &sp, &o, &brute, NULL);
+	/* Default first, at 2 x max_batch_size x instances. */
+	assert_true(t.pts[0].is_default);
+	assert_int_equal(t.pts[0].concurrency, 16);
+	/* All-minimum start at concurrency 2. */
+	assert_int_equal(t.pts[1].max_batch_size, 1);
+	assert_int_equal(t.pts[1].instance_count, 1);
+	assert_int_equal(t.pts[1].concurrency, 2);
+	for (size_t i = 1; i < t.n; i++) {
+		if (t.pts[i].concurrency) {
+			climb++;
+			/* The formula, clamped to the user's maximum. */
+			uint64_t c = 2ULL * (uint64_t)t.pts[i].max_batch_size *
+				     (uint64_t)t.pts[i].instance_count;
+
+			assert_int_equal(t.pts[i].concurrency, c > 16 ? 16 : c);
+			found = found || (t.pts[i].max_batch_size == 8 &&
+					  t.pts[i].instance_count == 2);
+		} else {
+			sweeps++;
+		}
+	}
+	assert_true(found);
+	/* The sweep at the end: the best configuration first, then top 3 + default. */
+	assert_int_equal(sweeps, 4);
+	assert_int_equal(t.pts[t.n - 4].max_batch_size, 8);
+	assert_int_equal(t.pts[t.n - 4].instance_count, 2);
+	assert_true(t.pts[t.n - 1].is_default);
+	/* Fewer configurations than brute force. */
+	print_message("quick: %zu points (%zu climbing, %zu configurations); brute: %zu\n",
+		      t.n, climb, count_distinct_configs(&t), brute.n);
+	assert_true(count_distinct_configs(&t) < brute.n);
+}
+
+static void test_quick_is_deterministic(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace a, b;
+
+	(void)state;
+	drive(&search_quick, &sp, &o, &a, NULL);
+	drive(&search_quick, &sp, &o, &b, NULL);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.pts, b.pts, a.n * sizeof(a.pts[0]));
+}
+
+static void test_quick_honours_constraints(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace t;
+
+	(void)state;
+	/* p99 = 10 + 6 x mbs: a budget of 40 ms allows max_batch_size 4 at most. */
+	constraint_set_add(&o, "perf_latency_p99", false, 0, true, 40, NULL);
+	drive(&search_quick, &sp, &o, &t, NULL);
+	/* The first swept configuration is the best one that meets the budget: mbs 4, 2 instances. */
+	for (size_t i = 0; i < t.n; i++) {
+		if (!t.pts[i].concurrency && !t.pts[i].is_default) {
+			assert_int_equal(t.pts[i].max_batch_size, 4);
+			assert_int_equal(t.pts[i].instance_count, 2);
+			break;
+		}
+	}
+}
+
+static void test_quick_unbounded_without_user_bounds(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	static struct trace t;
+	int32_t max_mbs = 0;
+
+	(void)state;
+	/* Model Analyzer's quick search ignores the default bounds. */
+	sp.user_mbs_max = false;
+	sp.user_instances_max = false;
+	sp.user_concurrency_max = false;
+	drive(&search_quick, &sp, &o, &t, NULL);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.pts[i].max_batch_size > max_mbs)
+			max_mbs = t.pts[i].max_batch_size;
+	assert_true(max_mbs > 8);
+}
+
+static void test_label(void **state)
+{
+	struct search_point p;
+	char buf[128];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.manual = -1;
+	p.instance_count = 2;
+	p.max_batch_size = 8;
+	search_point_label(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "instances=2 max_batch_size=8");
+	p.concurrency = 32;
+	search_point_label(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "instances=2 max_batch_size=8 @concurrency=32");
+	assert_non_null(search_find("quick"));
+	assert_null(search_find("optuna"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_brute_order),
+		cmocka_unit_test(test_brute_stops_at_failure),
+		cmocka_unit_test(test_brute_plateau),
+		cmocka_unit_test(test_brute_without_batching_and_threads),
+		cmocka_unit_test(test_manual_cross_product),
+		cmocka_unit_test(test_quick_finds_the_optimum),
+		cmocka_unit_test(test_quick_is_deterministic),
+		cmocka_unit_test(test_quick_honours_constraints),
+		cmocka_unit_test(test_quick_unbounded_without_user_bounds),
+		cmocka_unit_test(test_label),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,395 @@
+/*
+ * Unit tests for store/: results.db's schema and version, runs, models,
+ * variants found by configuration, measurements committed one by one and
+ * found again for a resume (windows, GPUs and absent figures included),
+ * the refusal to store a point twice, server-only rows and rankings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+static char *temp_path(const char *name)
+{
+	static char buf[512];
+	char tmpl[] = "/tmp/infertune-store-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+
+	assert_non_null(dir);
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return strdup(buf);
+}
+
+/* Removes the database, its WAL files and the folder temp_path() made. */
+static void cleanup(char *path)
+{
+	char buf[600];
+	char *slash;
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	rmdir(path);
+	free(path);
+}
+
+static struct store *open_new(char **path)
+{
+	struct store *s = NULL;
+	struct it_error err = { 0 };
+
+	*path = temp_path("results.db");
+	assert_int_equal(store_open(*path, &s, &err), 0);
+	return s;
+}
+
+static int64_t add_run(struct store *s)
+{
+	struct store_run run = { "infertune analyze", "{}", "brute", "embedded", NULL,
+				 "mode=time_windows", "[]", "0.1.0" };
+	int64_t id = 0;
+
+	assert_int_equal(store_run_begin(s, &run, &id, NULL), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+static int64_t add_model(struct store *s, int64_t run)
+{
+	int64_t id = 0;
+
+	assert_int_equal(store_model_get_or_add(s, "m", "", "sim", "name: \"m\"\n", "{}",
+						 "/repo", run, &id, NULL), 0);
+	return id;
+}
+
+static int64_t add_variant(struct store *s, int64_t model, int64_t run, const char *name,
+			   const char *key)
+{
+	struct store_variant v;
+
+	memset(&v, 0, sizeof(v));
+	v.model_id = model;
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	v.variant_index = strstr(name, "default") ? -1 : 0;
+	v.is_default = v.variant_index < 0;
+	v.config_key = strdup(key);
+	v.config_pbtxt = strdup("name: \"x\"\n");
+	v.config_json = strdup("{}");
+	v.max_batch_size = 8;
+	v.instance_count = 2;
+	snprintf(v.instance_kind, sizeof(v.instance_kind), "KIND_CPU");
+	v.dynamic_batching = true;
+	v.label = strdup("instances=2 max_batch_size=8");
+	v.created_run_id = run;
+	assert_int_equal(store_variant_add(s, &v, NULL), 0);
+	assert_true(v.id > 0);
+	{
+		int64_t id = v.id;
+
+		store_variant_release(&v);
+		return id;
+	}
+}
+
+static void fill_measurement(struct store_measurement *m, int64_t run, int64_t variant,
+			     double load)
+{
+	memset(m, 0, sizeof(*m));
+	m->run_id = run;
+	m->variant_id = variant;
+	snprintf(m->profile_key, sizeof(m->profile_key), "mode=time_windows");
+	m->batch_size = 1;
+	m->load_kind = LOAD_CONCURRENCY;
+	m->load_value = load;
+	m->status = MEAS_OK;
+	figures_set(&m->fig, FIG_THROUGHPUT, 123.456789012345);
+	figures_set(&m->fig, FIG_LATENCY_P99, 9.75);
+	m->request_count = 100;
+	m->window_count = 3;
+	m->merged_first = 0;
+	m->merged_count = 3;
+	snprintf(m->window_mode, sizeof(m->window_mode), "time_windows");
+	m->window_ms = 300;
+	m->stability_pct = 10;
+	m->started_at = 1700000000.25;
+	m->finished_at = 1700000001.5;
+	m->windows = calloc(3, sizeof(*m->windows));
+	m->n_windows = 3;
+	for (uint32_t i = 0; i < 3; i++) {
+		m->windows[i].index = i;
+		m->windows[i].duration_ms = 300;
+		m->windows[i].request_count = 33;
+		m->windows[i].throughput = 110 + i;
+		m->windows[i].latency_avg_ms = 9;
+		m->windows[i].stabilizing_latency_ms = 9;
+		m->windows[i].valid = true;
+		m->windows[i].merged = true;
+	}
+	m->gpus = calloc(1, sizeof(*m->gpus));
+	m->n_gpus = 1;
+	snprintf(m->gpus[0].uuid, sizeof(m->gpus[0].uuid), "GPU-1");
+	m->gpus[0].has_utilization = true;
+	m->gpus[0].utilization_pct = 55;
+	m->gpus[0].has_power = false;
+}
+
+static void test_create_and_version(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct it_error err = { 0 };
+
+	(void)state;
+	store_close(s);
+	/* The schema version is recorded. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	/* A future version is refused. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, &s, &err), IT_ERR_UNSUPPORTED);
+	assert_non_null(strstr(err.message, "schema version 99"));
+	cleanup(path);
+}
+
+static void test_foreign_database_refused(void **state)
+{
+	char *path = temp_path("other.db");
+	sqlite3 *db;
+	struct store *s = NULL;
+	struct it_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, &s, &err), IT_ERR_UNSUPPORTED);
+	assert_null(s);
+	cleanup(path);
+}
+
+static void test_variants_by_key(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run), next = -1, again = 0;
+	struct store_variant v;
+	bool found = false;
+
+	(void)state;
+	/* A model added twice is the same model. */
+	assert_int_equal(store_model_get_or_add(s, "m", NULL, NULL, "x", "{}", NULL, run,
+						 &again, NULL), 0);
+	assert_int_equal(again, model);
+	assert_int_equal(store_variant_next_index(s, model, &next, NULL), 0);
+	assert_int_equal(next, 0);
+	add_variant(s, model, run, "m_config_default", "{\"a\":1}");
+	add_variant(s, model, run, "m_config_0", "{\"a\":2}");
+	assert_int_equal(store_variant_next_index(s, model, &next, NULL), 0);
+	assert_int_equal(next, 1);
+	assert_int_equal(store_variant_find(s, model, "{\"a\":2}", &v, &found, NULL), 0);
+	assert_true(found);
+	assert_string_equal(v.name, "m_config_0");
+	assert_int_equal(v.status, VARIANT_PENDING);
+	assert_int_equal(v.max_batch_size, 8);
+	assert_true(v.dynamic_batching);
+	store_variant_release(&v);
+	assert_int_equal(store_variant_find(s, model, "{\"a\":3}", &v, &found, NULL), 0);
+	assert_false(found);
+	/* Status and reason. */
+	assert_int_equal(store_variant_set_status(s, 2, VARIANT_SERVER_CRASHED, "boom", NULL), 0);
+	assert_int_equal(store_variant_get(s, 2, &v, NULL), 0);
+	assert_int_equal(v.status, VARIANT_SERVER_CRASHED);
+	assert_string_equal(v.failure_reason, "boom");
+	assert_true(variant_status_final(v.status));
+	store_variant_release(&v);
+	assert_false(variant_status_final(VARIANT_MEASURING));
+	store_close(s);
+	cleanup(path);
+}
+
+static void test_measurement_round_trip(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run);
+	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	struct store_measurement m, back;
+	struct it_error err = { 0 };
+	bool found = false;
+	int64_t n = 0;
+
+	(void)state;
+	fill_measurement(&m, run, var, 4);
+	assert_int_equal(store_measurement_add(s, &m, &err), 0);
+	assert_true(m.id > 0);
+	/* The same point again is refused: nothing is ever measured twice. */
+	assert_int_equal(store_measurement_add(s, &m, &err), IT_ERR_STATE);
+	store_measurement_release(&m);
+	assert_int_equal(store_measurement_count(s, &n, NULL), 0);
+	assert_int_equal(n, 1);
+
+	/* Reopen: the commit survived. */
+	store_close(s);
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_int_equal(back.status, MEAS_OK);
+	/* Figures come back bit for bit (decisions replay exactly). */
+	assert_true(figures_has(&back.fig, FIG_THROUGHPUT));
+	assert_true(back.fig.v[FIG_THROUGHPUT] == 123.456789012345);
+	assert_true(back.fig.v[FIG_LATENCY_P99] == 9.75);
+	/* Absent figures stay absent (NULL), never 0. */
+	assert_false(figures_has(&back.fig, FIG_GPU_POWER));
+	assert_false(figures_has(&back.fig, FIG_ENERGY_PER_INFERENCE));
+	assert_int_equal(back.n_windows, 3);
+	assert_true(back.windows[2].throughput == 112);
+	assert_true(back.windows[1].merged);
+	assert_int_equal(back.n_gpus, 1);
+	assert_string_equal(back.gpus[0].uuid, "GPU-1");
+	assert_true(back.gpus[0].has_utilization);
+	assert_false(back.gpus[0].has_power);
+	assert_true(fabs(back.started_at - 1700000000.25) < 0.002);
+	store_measurement_release(&back);
+	/* Another profile key, batch or load is another point. */
+	assert_int_equal(store_measurement_find(s, var, "mode=count_windows", 1,
+						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
+	assert_false(found);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_REQUEST_RATE, 4, &back, &found, NULL), 0);
+	assert_false(found);
+	store_close(s);
+	cleanup(path);
+}
+
+static void test_failed_measurement_has_no_figures(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run);
+	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	struct store_measurement m, *all = NULL;
+	size_t n = 0;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.run_id = run;
+	m.variant_id = var;
+	snprintf(m.profile_key, sizeof(m.profile_key), "p");
+	m.batch_size = 1;
+	m.load_value = 2;
+	m.status = MEAS_UNSTABLE;
+	snprintf(m.message, sizeof(m.message), "Failed to obtain stable measurement");
+	m.window_count = 10;
+	m.started_at = m.finished_at = 1700000000;
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	fill_measurement(&m, run, var, 1);
+	snprintf(m.profile_key, sizeof(m.profile_key), "p");
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	store_measurement_release(&m);
+	assert_int_equal(store_measurements_of_variant(s, var, "p", &all, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	/* Ordered by load value. */
+	assert_true(all[0].load_value == 1);
+	assert_int_equal(all[1].status, MEAS_UNSTABLE);
+	assert_int_equal(all[1].fig.present, 0);
+	assert_string_equal(all[1].message, "Failed to obtain stable measurement");
+	for (size_t i = 0; i < n; i++)
+		store_measurement_release(&all[i]);
+	free(all);
+	store_close(s);
+	cleanup(path);
+}
+
+static void test_runs_server_only_rankings(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run), stale = 0, n = 0;
+	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	struct store_server_only so, back;
+	struct store_rank rk[1];
+	bool found = false;
+
+	(void)state;
+	/* A run killed while running is closed as failed by the next one. */
+	assert_int_equal(store_run_close_stale(s, &stale, NULL), 0);
+	assert_int_equal(stale, 1);
+	add_run(s);
+	assert_int_equal(store_run_count(s, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_run_finish(s, 2, "completed", NULL, NULL), 0);
+	assert_int_equal(store_run_close_stale(s, &stale, NULL), 0);
+	assert_int_equal(stale, 0);
+
+	assert_int_equal(store_server_only_latest(s, &back, &found, NULL), 0);
+	assert_false(found);
+	memset(&so, 0, sizeof(so));
+	so.run_id = run;
+	so.started_at = 1700000000;
+	so.duration_s = 3;
+	figures_set(&so.fig, FIG_SERVER_RSS, 12.5);
+	assert_int_equal(store_server_only_add(s, &so, NULL), 0);
+	assert_int_equal(store_server_only_latest(s, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_true(back.fig.v[FIG_SERVER_RSS] == 12.5);
+	assert_false(figures_has(&back.fig, FIG_CPU_POWER));
+	store_server_only_release(&back);
+
+	memset(rk, 0, sizeof(rk));
+	rk[0].variant_id = var;
+	rk[0].satisfies_constraints = true;
+	assert_int_equal(store_ranking_set(s, run, model, rk, 1, NULL), 0);
+	/* Replacing is allowed (the outputs are rewritten at every end). */
+	assert_int_equal(store_ranking_set(s, run, model, rk, 1, NULL), 0);
+	assert_int_equal(store_event_add(s, run, var, "server_crashed", "signal 6", NULL), 0);
+	store_close(s);
+	cleanup(path);
+}
+
+static void test_time_format(void **state)
+{
+	char buf[40];
+
+	(void)state;
+	store_time_iso(0.5, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.500Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_version),
+		cmocka_unit_test(test_foreign_database_refused),
+		cmocka_unit_test(test_variants_by_key),
+		cmocka_unit_test(test_measurement_round_trip),
+		cmocka_unit_test(test_failed_measurement_has_no_figures),
+		cmocka_unit_test(test_runs_server_only_rankings),
+		cmocka_unit_test(test_time_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
