@@ -481,15 +481,20 @@ static int build_config(const struct model_ctx *mc, const struct search_point *p
 			goto out;
 	}
 	if (pt->max_batch_size) {
-		rc = model_config_set_max_batch_size(cfg, pt->max_batch_size, err);
-		if (rc)
-			goto out;
-		/* Automatic and quick search turn dynamic batching on; manual sets only max_batch_size. */
-		if (pt->manual < 0 && !cfg->has_dynamic_batching) {
+		/*
+		 * Automatic and quick search set `dynamic_batching {}` (Model
+		 * Analyzer's param combo): no preferred sizes, no delay, so no
+		 * preferred size can exceed the new max_batch_size. Manual sets
+		 * only max_batch_size.
+		 */
+		if (pt->manual < 0) {
 			rc = model_config_set_dynamic_batching(cfg, NULL, 0, 0, err);
 			if (rc)
 				goto out;
 		}
+		rc = model_config_set_max_batch_size(cfg, pt->max_batch_size, err);
+		if (rc)
+			goto out;
 	}
 	if (pt->threads) {
 		char v[16];
@@ -1871,8 +1876,13 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		a->prog.variant_total = search_proposed(s) + search_remaining(s);
 		rc = build_config(mc, &pt, &cfg, err);
 		if (rc) {
-			it_error_prefix(err, "model '%s', point %s", mc->name, label);
-			break;
+			/* Model Analyzer skips illegal combinations; so does the search. */
+			emit(a, AEV_LOG, 1, "model %s: point %s is not a valid configuration (%s); skipped",
+			     mc->name, label, err ? err->message : "");
+			memset(&so, 0, sizeof(so));
+			search_feed(s, &so);
+			rc = 0;
+			continue;
 		}
 		rc = get_variant(a, mc, &pt, cfg, &v, err);
 		if (rc) {

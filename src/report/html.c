@@ -51,7 +51,7 @@ static const char css[] =
 	"padding:0 1em;color:#1a1a1a;line-height:1.45}"
 	"h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;"
 	"margin-top:1.8em}h3{margin-top:1.4em}"
-	"table{border-collapse:collapse;font-size:.86em;margin:.6em 0}"
+	"table{border-collapse:collapse;font-size:.86em;margin:.6em 0;display:block;overflow-x:auto;max-width:100%}"
 	"th,td{border:1px solid #c8c8c8;padding:3px 7px;text-align:right}"
 	"th{background:#eef1f5}td.l,th.l{text-align:left}"
 	"tr.best td{background:#e8f4ea;font-weight:bold}tr.default td{font-style:italic}"

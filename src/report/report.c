@@ -166,10 +166,37 @@ static void set_text(char **dst, const char *fmt, ...)
 	*dst = strbuf_detach(&sb, NULL);
 }
 
+/* "m_config_4: inst=1 threads=2 batch=4": the name and the search point, compact. */
 static void legend_name(const struct report_config *c, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s: %d inst, max batch %d%s", c->name, c->instance_count,
-		 c->max_batch_size, c->dynamic_batching ? ", dyn" : "");
+	static const struct { const char *from, *to; } short_words[] = {
+		{ "instances=", "inst=" },
+		{ "max_batch_size=", "batch=" },
+	};
+	struct strbuf sb;
+	const char *p = c->label;
+
+	strbuf_init(&sb, 0);
+	strbuf_addf(&sb, "%s: ", c->name);
+	if (c->is_default || !*p) {
+		strbuf_addf(&sb, "inst=%d batch=%d", c->instance_count, c->max_batch_size);
+		p = "";
+	}
+	while (*p) {
+		size_t k;
+
+		for (k = 0; k < sizeof(short_words) / sizeof(short_words[0]); k++)
+			if (!strncmp(p, short_words[k].from, strlen(short_words[k].from)))
+				break;
+		if (k < sizeof(short_words) / sizeof(short_words[0])) {
+			strbuf_adds(&sb, short_words[k].to);
+			p += strlen(short_words[k].from);
+		} else {
+			strbuf_addch(&sb, *p++);
+		}
+	}
+	snprintf(buf, size, "%s", sb.buf);
+	strbuf_release(&sb);
 }
 
 /* Configurations drawn against load: those with a valid level, best first. */

@@ -94,6 +94,26 @@ def run(c, infertune, scratch):
     c.equal(measurements(export), 2, "at the two listed concurrencies")
     c.check(not os.path.exists(os.path.join(out, "something")),
             "--override-output-model-repository replaced the old folder")
+    report = os.path.join(export, "reports", "simbest", "report.html")
+    c.check(os.path.isfile(report) and report in p.stdout,
+            "the HTML report is written at the end (infertune report's library)", p.stdout[-300:])
+
+    # Request rates and client batch sizes.
+    export = os.path.join(scratch, "e6")
+    p = analyze(infertune, base + ["-e", export, "--run-config-search-disable",
+                                   "--request-rate", "40,80", "--batch-sizes", "1,2",
+                                   "--perf-analyzer-flag", "measurement-interval=250",
+                                   "--duration-seconds", "0", "--skip-summary-reports"], check=0)
+    c.equal(p.returncode, 0, "--request-rate with --batch-sizes runs")
+    rows = query(export, """SELECT batch_size, load_kind, load_value, status FROM measurements
+                            ORDER BY batch_size, load_value""")
+    c.equal([r[:3] for r in rows], [(1, "request_rate", 40.0), (1, "request_rate", 80.0),
+                                    (2, "request_rate", 40.0), (2, "request_rate", 80.0)],
+            "every batch size at every rate")
+    with open(os.path.join(export, "results", "metrics-model-inference.csv")) as f:
+        header = f.readline().strip()
+    c.check(header.startswith("Model,Batch,Request Rate,"),
+            "rate runs swap Concurrency for Request Rate (as Model Analyzer)", header)
 
     # One analysis per export folder at a time.
     export = os.path.join(scratch, "e5")

@@ -27,6 +27,7 @@ profile_models:
 perf_analyzer_flags:
   measurement-interval: 250
 duration_seconds: 0
+skip_summary_reports: true
 """
 
 
