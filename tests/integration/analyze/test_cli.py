@@ -101,14 +101,14 @@ def run(c, infertune, scratch):
     # Request rates and client batch sizes.
     export = os.path.join(scratch, "e6")
     p = analyze(infertune, base + ["-e", export, "--run-config-search-disable",
-                                   "--request-rate", "40,80", "--batch-sizes", "1,2",
+                                   "--request-rate", "20,40", "--batch-sizes", "1,2",
                                    "--perf-analyzer-flag", "measurement-interval=250",
                                    "--duration-seconds", "0", "--skip-summary-reports"], check=0)
     c.equal(p.returncode, 0, "--request-rate with --batch-sizes runs")
     rows = query(export, """SELECT batch_size, load_kind, load_value, status FROM measurements
                             ORDER BY batch_size, load_value""")
-    c.equal([r[:3] for r in rows], [(1, "request_rate", 40.0), (1, "request_rate", 80.0),
-                                    (2, "request_rate", 40.0), (2, "request_rate", 80.0)],
+    c.equal([r[:3] for r in rows], [(1, "request_rate", 20.0), (1, "request_rate", 40.0),
+                                    (2, "request_rate", 20.0), (2, "request_rate", 40.0)],
             "every batch size at every rate")
     with open(os.path.join(export, "results", "metrics-model-inference.csv")) as f:
         header = f.readline().strip()
