@@ -109,6 +109,7 @@ struct analyzer {
 	size_t levels_done;             /* levels (fresh or reused) of finished points */
 	size_t points_done;
 	int lock_fd;                    /* flock on <export>/.analyze.lock */
+	const struct search *search;    /* the search in progress (for the estimate) */
 	bool fatal;                     /* the server cannot be reached any more */
 	char fatal_msg[IT_ERROR_MESSAGE_MAX];
 };
@@ -162,11 +163,15 @@ static void emit(struct analyzer *a, enum analyze_event_kind kind, int level,
 	a->cfg->on_event(a->cfg->ctx, &ev);
 }
 
+static double eta(struct analyzer *a, const struct search *s);
+
 static void emit_event(struct analyzer *a, struct analyze_event *ev)
 {
 	if (!a->cfg->on_event)
 		return;
 	update_clock(a);
+	if (a->search && (ev->kind == AEV_MEASUREMENT || ev->kind == AEV_VARIANT_START))
+		a->prog.eta_s = eta(a, a->search);
 	ev->progress = &a->prog;
 	if (!ev->message)
 		ev->message = "";
@@ -1832,6 +1837,7 @@ static int server_only(struct analyzer *a, struct it_error *err)
 
 /* ---- the run ---------------------------------------------------------------------- */
 
+/* Time left: points to come x levels per point x time per fresh level. */
 static double eta(struct analyzer *a, const struct search *s)
 {
 	double per_level, levels_per_point;
@@ -1857,6 +1863,7 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		it_error_prefix(err, "model '%s'", mc->name);
 		return rc;
 	}
+	a->search = s;
 	a->prog.model = mc->name;
 	a->prog.variant = NULL;
 	a->prog.label = NULL;
@@ -1891,7 +1898,6 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		}
 		a->prog.variant = v.name;
 		a->prog.label = v.label ? v.label : label;
-		a->prog.eta_s = eta(a, s);
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = AEV_VARIANT_START;
 		ev.message = label;
@@ -1918,6 +1924,7 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		so.best = po.has_best ? &po.best : NULL;
 		search_feed(s, &so);
 	}
+	a->search = NULL;
 	search_free(s);
 	return rc;
 }

@@ -94,9 +94,15 @@ size_t search_proposed(const struct search *s)
 
 size_t search_remaining(const struct search *s)
 {
+	size_t r;
+
 	if (s->done)
 		return 0;
-	return s->ops->remaining(s->state);
+	r = s->ops->remaining(s->state);
+	/* The strategies count the point being measured; it is not to come. */
+	if (s->awaiting && r)
+		r--;
+	return r;
 }
 
 const char *search_name(const struct search *s)

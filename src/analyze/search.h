@@ -107,7 +107,7 @@ void search_feed(struct search *s, const struct search_outcome *outcome);
 /** Points proposed so far. */
 size_t search_proposed(const struct search *s);
 
-/** Estimate of the points still to come. */
+/** Estimate of the points still to come (not counting one awaiting its outcome). */
 size_t search_remaining(const struct search *s);
 
 /** The strategy's name. */

@@ -346,9 +346,10 @@ static void live_line(struct view *v, const struct analyze_progress *p)
 		left[0] = '\0';
 	}
 	load_text(p->load_kind, p->load_value, load, sizeof(load));
-	fprintf(stderr, "\r\033[K[%s %zu/%zu] variant %zu of ~%zu %s, %s, window %zu | %s elapsed%s",
+	fprintf(stderr, "\r\033[K[%s %zu/%zu] variant %zu of ~%zu %s, %s, window %zu | %zu measured, %zu reused | %s elapsed%s",
 		p->model ? p->model : "", p->model_index, p->n_models, p->variant_index,
-		p->variant_total, p->variant ? p->variant : "", load, p->window, elapsed, left);
+		p->variant_total, p->variant ? p->variant : "", load, p->window + 1,
+		p->measured, p->reused, elapsed, left);
 	fflush(stderr);
 	v->line_open = true;
 }
@@ -385,8 +386,12 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 		const struct store_measurement *m = ev->measurement;
 		char load[48];
 
-		if (v->verbosity < 0 || (v->tty && v->verbosity < 1 && ev->reused))
+		/* On a terminal the live line tells the story; the log lines are for --verbose. */
+		if (v->verbosity < 0 || (v->tty && v->verbosity < 1)) {
+			if (v->tty && v->verbosity >= 0)
+				live_line(v, p);
 			break;
+		}
 		clear_line(v);
 		load_text(m->load_kind, m->load_value, load, sizeof(load));
 		if (m->status == MEAS_OK || m->status == MEAS_OVER_THRESHOLD)

@@ -177,6 +177,22 @@ def children(pid):
     return out
 
 
+def processes_mentioning(text):
+    """Live (non-zombie) PIDs whose command line contains text."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if text in cmd and not process_dead(int(entry)):
+                out.append(int(entry))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 def wait_for(cond, timeout, step=0.05):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
