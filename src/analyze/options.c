@@ -18,6 +18,7 @@
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/parse.h"
 #include "util/banned.h"
 
 #define LIST_MAX 4096
@@ -121,60 +122,6 @@ struct model_spec *analyze_options_model(struct analyze_options *o,
 }
 
 /* ---- value parsers -------------------------------------------------------- */
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	while (*s == ' ')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s && *s != ' '; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	while (*s == ' ')
-		s++;
-	if (*s)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-	char *end;
-
-	while (*s == ' ')
-		s++;
-	if (!*s)
-		return false;
-	errno = 0;
-	*out = strtod(s, &end);
-	while (*end == ' ')
-		end++;
-	return !*end && !errno && isfinite(*out);
-}
-
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "on", "1" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "off", "0" };
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(s, yes[i])) {
-			*out = true;
-			return true;
-		}
-		if (!strcmp(s, no[i])) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
 
 /* Appends the comma-separated items of s (numbers or start:stop[:step] ranges). */
 static int parse_u64_list(const char *key, const char *s, uint64_t max,

@@ -24,6 +24,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/parse.h"
 #include "util/banned.h"
 
 #define EXIT_INTERRUPTED 130
@@ -505,19 +506,6 @@ static char *join_args(int argc, char **argv)
 	return strbuf_detach(&sb, NULL);
 }
 
-static int exit_code_for(int code)
-{
-	switch (code) {
-	case IT_ERR_INVALID:
-	case IT_ERR_PARSE:
-	case IT_ERR_NOT_FOUND:
-	case IT_ERR_UNSUPPORTED:
-		return EXIT_USAGE;
-	default:
-		return EXIT_FAILURE_RUN;
-	}
-}
-
 int cmd_analyze(int argc, char **argv)
 {
 	struct cli a;
@@ -579,7 +567,7 @@ int cmd_analyze(int argc, char **argv)
 	if (rc) {
 		clear_line(&view);
 		cmd_print_error(&err);
-		status = exit_code_for(rc);
+		status = cmd_exit_code(rc);
 		goto out;
 	}
 	rc = analyzer_run(an, &err);

@@ -16,6 +16,19 @@ void cmd_print_error(const struct it_error *err)
 	fprintf(stderr, "%s\n", it_error_format(err, buf, sizeof(buf)));
 }
 
+int cmd_exit_code(int code)
+{
+	switch (code) {
+	case IT_ERR_INVALID:
+	case IT_ERR_PARSE:
+	case IT_ERR_NOT_FOUND:
+	case IT_ERR_UNSUPPORTED:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAILURE_RUN;
+	}
+}
+
 int cmd_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {

@@ -35,6 +35,12 @@ int cmd_report(int argc, char **argv);
 /** Prints the formatted error ("file:line:col: message") and a newline to stderr. */
 void cmd_print_error(const struct it_error *err);
 
+/**
+ * Exit status for a library error: EXIT_USAGE for bad input (invalid,
+ * unparsable, not found, unsupported), EXIT_FAILURE_RUN otherwise.
+ */
+int cmd_exit_code(int code);
+
 /** True when argv holds -h or --help before any "--". */
 int cmd_wants_help(int argc, char **argv);
 

@@ -21,6 +21,7 @@
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/parse.h"
 #include "util/banned.h"
 
 static const char usage_text[] =
@@ -108,32 +109,6 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nSee 'infertune profile --help'.\n");
 	return EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-	char *end;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	*out = strtod(s, &end);
-	return !*end && !errno && isfinite(*out);
 }
 
 enum {
@@ -800,19 +775,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-static int exit_code_for(int code)
-{
-	switch (code) {
-	case IT_ERR_INVALID:
-	case IT_ERR_PARSE:
-	case IT_ERR_NOT_FOUND:
-	case IT_ERR_UNSUPPORTED:
-		return EXIT_USAGE;
-	default:
-		return EXIT_FAILURE_RUN;
-	}
-}
-
 int cmd_profile(int argc, char **argv)
 {
 	struct cli a;
@@ -847,7 +809,7 @@ int cmd_profile(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "infertune profile: ");
 		cmd_print_error(&err);
-		status = exit_code_for(rc);
+		status = cmd_exit_code(rc);
 		goto out;
 	}
 	print_settings(&a, p);

@@ -24,6 +24,7 @@
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/parse.h"
 #include "util/banned.h"
 
 static const char usage_text[] =
@@ -90,40 +91,6 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nSee 'infertune serve --help'.\n");
 	return EXIT_USAGE;
-}
-
-/* tritonserver parses booleans leniently; so do we. */
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "true", "1", "yes", "on", "True", "TRUE" };
-	static const char *const no[] = { "false", "0", "no", "off", "False", "FALSE" };
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(s, yes[i])) {
-			*out = true;
-			return true;
-		}
-		if (!strcmp(s, no[i])) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
 }
 
 static const char *const ignored_flags[] = {
