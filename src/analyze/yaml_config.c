@@ -464,6 +464,50 @@ static void alts_clear(struct alts *a)
 static int expand_field(struct yctx *y, const yaml_node_t *n,
 			const struct pb_field *f, const char *path, struct alts *out);
 
+/*
+ * The cross product step shared by mappings and lists: *cur becomes every
+ * copy of its alternatives extended by every alternative in *items (set as
+ * field `key`, or appended to an array when key is NULL). items is consumed.
+ */
+static int alts_product(struct yctx *y, const yaml_node_t *n, const char *path,
+			struct alts *cur, struct alts *items, const char *key)
+{
+	struct alts next = { NULL, 0 };
+
+	if (cur->n * items->n > MAX_COMBINATIONS) {
+		alts_clear(items);
+		return fail_at(y, n, "%s: more than %d combinations", path, MAX_COMBINATIONS);
+	}
+	for (size_t a = 0; a < cur->n; a++) {
+		for (size_t b = 0; b < items->n; b++) {
+			json_t *copy = json_deep_copy(cur->v[a]);
+
+			if (key)
+				json_object_set(copy, key, items->v[b]);
+			else
+				json_array_append(copy, items->v[b]);
+			alts_push(&next, copy);
+		}
+	}
+	alts_clear(items);
+	alts_clear(cur);
+	*cur = next;
+	return 0;
+}
+
+/* Moves every alternative of *cur to *out (rc == 0) or drops them; returns rc. */
+static int alts_finish(struct alts *cur, struct alts *out, int rc)
+{
+	if (rc) {
+		alts_clear(cur);
+		return rc;
+	}
+	for (size_t i = 0; i < cur->n; i++)
+		alts_push(out, cur->v[i]);
+	free(cur->v);
+	return 0;
+}
+
 /* One scalar of protobuf type t as JSON. */
 static int scalar_json(struct yctx *y, const yaml_node_t *n, const struct pb_field *f,
 		       const char *path, json_t **out)
@@ -550,7 +594,7 @@ static int expand_message(struct yctx *y, const yaml_node_t *n,
 	for (size_t i = 0; i < map_len(n) && !rc; i++) {
 		const char *k;
 		const struct pb_field *f;
-		struct alts vals = { NULL, 0 }, next = { NULL, 0 };
+		struct alts vals = { NULL, 0 };
 		char sub[512];
 
 		rc = key_text(y, map_key(y, n, i), &k);
@@ -570,31 +614,9 @@ static int expand_message(struct yctx *y, const yaml_node_t *n,
 			alts_clear(&vals);
 			break;
 		}
-		if (cur.n * vals.n > MAX_COMBINATIONS) {
-			alts_clear(&vals);
-			rc = fail_at(y, n, "%s: more than %d combinations", path, MAX_COMBINATIONS);
-			break;
-		}
-		for (size_t a = 0; a < cur.n; a++) {
-			for (size_t b = 0; b < vals.n; b++) {
-				json_t *o = json_deep_copy(cur.v[a]);
-
-				json_object_set(o, f->name, vals.v[b]);
-				alts_push(&next, o);
-			}
-		}
-		alts_clear(&vals);
-		alts_clear(&cur);
-		cur = next;
+		rc = alts_product(y, n, path, &cur, &vals, f->name);
 	}
-	if (rc) {
-		alts_clear(&cur);
-		return rc;
-	}
-	for (size_t i = 0; i < cur.n; i++)
-		alts_push(out, cur.v[i]);
-	free(cur.v);
-	return 0;
+	return alts_finish(&cur, out, rc);
 }
 
 /* One value of a repeated message given as a list: the product over its items. */
@@ -607,7 +629,7 @@ static int expand_message_list(struct yctx *y, const yaml_node_t *n,
 
 	alts_push(&cur, json_array());
 	for (size_t i = 0; i < seq_len(n) && !rc; i++) {
-		struct alts items = { NULL, 0 }, next = { NULL, 0 };
+		struct alts items = { NULL, 0 };
 		char sub[512];
 
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -616,31 +638,9 @@ static int expand_message_list(struct yctx *y, const yaml_node_t *n,
 			alts_clear(&items);
 			break;
 		}
-		if (cur.n * items.n > MAX_COMBINATIONS) {
-			alts_clear(&items);
-			rc = fail_at(y, n, "%s: more than %d combinations", path, MAX_COMBINATIONS);
-			break;
-		}
-		for (size_t a = 0; a < cur.n; a++) {
-			for (size_t b = 0; b < items.n; b++) {
-				json_t *arr = json_deep_copy(cur.v[a]);
-
-				json_array_append(arr, items.v[b]);
-				alts_push(&next, arr);
-			}
-		}
-		alts_clear(&items);
-		alts_clear(&cur);
-		cur = next;
+		rc = alts_product(y, n, path, &cur, &items, NULL);
 	}
-	if (rc) {
-		alts_clear(&cur);
-		return rc;
-	}
-	for (size_t i = 0; i < cur.n; i++)
-		alts_push(out, cur.v[i]);
-	free(cur.v);
-	return 0;
+	return alts_finish(&cur, out, rc);
 }
 
 /* One value of a repeated scalar field given as a list. */

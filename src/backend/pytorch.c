@@ -29,6 +29,7 @@
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 /* More threads than this is a typo, not a tuning choice. */
@@ -73,42 +74,6 @@ struct pt_instance {
 	struct torch_input *args;     /* scratch, forward() order */
 	int64_t (*arg_shapes)[TENSOR_MAX_DIMS];
 };
-
-/*
- * Log lines on stderr in the server log's shape ("I1126 04:01:02.123456 ...",
- * one write(2) per line). The backend layer may not include server/, so the
- * format is repeated here rather than shared.
- */
-static void pt_log(char level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void pt_log(char level, const char *fmt, ...)
-{
-	char line[1024];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-	size_t n = 0;
-	int k;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	k = snprintf(line, sizeof(line), "%c%02d%02d %02d:%02d:%02d.%06ld ",
-		     level, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, ts.tv_nsec / 1000);
-	if (k > 0)
-		n = (size_t)k;
-	va_start(ap, fmt);
-	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		n += (size_t)k < sizeof(line) - n - 1 ? (size_t)k :
-			sizeof(line) - n - 2;
-	line[n++] = '\n';
-	/* Best effort, as the server's log: stderr may be closed. */
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
-}
 
 /* ---- the shim library --------------------------------------------------------- */
 
@@ -165,7 +130,7 @@ static void blas_check(void)
 	}
 	fclose(maps);
 	if (found)
-		pt_log('W', "pytorch: libtorch uses %s; install libopenblas0-openmp and select it (update-alternatives --config libblas.so.3-x86_64-linux-gnu)",
+		log_warning("pytorch: libtorch uses %s; install libopenblas0-openmp and select it (update-alternatives --config libblas.so.3-x86_64-linux-gnu)",
 		       found);
 }
 
@@ -356,7 +321,7 @@ static int params_parse(const struct model_config *cfg, struct pt_params *p,
 		p->weight_sharing = flag;
 	for (size_t i = 0; i < sizeof(pt_ignored_params) / sizeof(pt_ignored_params[0]); i++) {
 		if (model_config_parameter(cfg, pt_ignored_params[i]))
-			pt_log('W', "pytorch: model '%s': parameter %s is not implemented by infertune's pytorch backend; ignored",
+			log_warning("pytorch: model '%s': parameter %s is not implemented by infertune's pytorch backend; ignored",
 			       cfg->name, pt_ignored_params[i]);
 	}
 	return 0;
@@ -539,7 +504,7 @@ static int map_inputs(struct pt_model *m, const struct torch_module *mod,
 	if (!by_name && !by_index) {
 		strbuf_init(&sb, 0);
 		list_args(mod, &sb);
-		pt_log('W', "pytorch: model '%s': the config's input names are neither forward()'s argument names (%s) nor <name>__<index>; mapping inputs by config order",
+		log_warning("pytorch: model '%s': the config's input names are neither forward()'s argument names (%s) nor <name>__<index>; mapping inputs by config order",
 		       m->name, sb.buf);
 		strbuf_release(&sb);
 	}
@@ -567,7 +532,7 @@ static int map_outputs(struct pt_model *m, struct it_error *err)
 		}
 	}
 	if (!by_index)
-		pt_log('W', "pytorch: model '%s': output names do not all follow <name>__<index>; mapping outputs by config order",
+		log_warning("pytorch: model '%s': output names do not all follow <name>__<index>; mapping outputs by config order",
 		       m->name);
 	return 0;
 }
@@ -650,7 +615,7 @@ static int pt_model_load(const struct model_config *cfg,
 		shim->set_cudnn(false);
 	m->spare = mod;
 	mod = NULL;
-	pt_log('I', "pytorch: model '%s' loaded from %s (libtorch %s): inference mode %s, optimized execution %s%s",
+	log_info("pytorch: model '%s' loaded from %s (libtorch %s): inference mode %s, optimized execution %s%s",
 	       m->name, m->path, shim->version(),
 	       m->params.inference_mode ? "on" : "off",
 	       m->params.optimized_execution ? "on" : "off",
@@ -763,9 +728,9 @@ static int pt_instance_new(void *model_state,
 		shim->set_inter_op_threads(m->params.inter_op_threads) :
 		shim->inter_op_threads();
 	if (m->params.inter_op_threads && inter != m->params.inter_op_threads)
-		pt_log('W', "pytorch: instance '%s': INTER_OP_THREAD_COUNT %d cannot take effect: libtorch sizes its inter-op pool once per process, and it has %d threads",
+		log_warning("pytorch: instance '%s': INTER_OP_THREAD_COUNT %d cannot take effect: libtorch sizes its inter-op pool once per process, and it has %d threads",
 		       inst->name, m->params.inter_op_threads, inter);
-	pt_log('I', "pytorch: instance '%s' of model '%s' on %s: intra-op threads %d%s, inter-op threads %d%s",
+	log_info("pytorch: instance '%s' of model '%s' on %s: intra-op threads %d%s, inter-op threads %d%s",
 	       inst->name, m->name, where, shim->intra_op_threads(),
 	       m->params.intra_op_threads ? "" : " (libtorch default)", inter,
 	       m->params.inter_op_threads ? "" : " (libtorch default)");

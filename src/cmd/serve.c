@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/models.h"
 #include "server/server.h"
 #include "util/error.h"

@@ -44,7 +44,7 @@
 #include "model/schema.h"
 #include "server/infer.h"
 #include "server/kserve.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/metrics.h"
 #include "server/models.h"
 #include "util/error.h"

@@ -15,7 +15,7 @@
 
 #include "metrics/collector.h"
 #include "server/http.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/models.h"
 #include "util/error.h"
 #include "util/xalloc.h"

@@ -1,11 +1,11 @@
 /*
- * The server's log: one line per event on stderr, Triton's glog-like shape
+ * The log of the server and its backends: one line per event on stderr, Triton's glog-like shape
  * ("I1126 04:01:02.123456 message"). Errors, warnings and info lines always
  * print; verbose lines print when their level is at most --log-verbose.
  * Never writes to stdout. Depends on libc only.
  */
-#ifndef INFERTUNE_SERVER_LOG_H
-#define INFERTUNE_SERVER_LOG_H
+#ifndef INFERTUNE_UTIL_LOG_H
+#define INFERTUNE_UTIL_LOG_H
 
 enum log_level {
 	LOG_ERROR,

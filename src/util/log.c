@@ -2,7 +2,7 @@
  * Log lines to stderr. Each line is formatted into one buffer and written
  * with a single write(2), so lines from concurrent threads never interleave.
  */
-#include "server/log.h"
+#include "util/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
