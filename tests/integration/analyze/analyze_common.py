@@ -12,13 +12,11 @@ loaded two-core machine.
 
 import csv
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import traceback
 
 HOST = "127.0.0.1"
 
@@ -47,46 +45,14 @@ SEARCH_FLAGS = [
 ]
 
 
-class Checker:
-    """Counts checks and prints one line per check."""
-
-    def __init__(self, name):
-        self.name = name
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, cond, what, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"ok - {what}", flush=True)
-        else:
-            self.failed += 1
-            extra = f": {detail}" if detail != "" else ""
-            print(f"FAIL - {what}{extra}", flush=True)
-        return bool(cond)
-
-    def equal(self, got, want, what):
-        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+from harness import Checker  # noqa: E402,F401
 
 
 def main(run):
     """Runs run(checker, infertune, scratch) and exits with the verdict."""
-    if len(sys.argv) != 3:
-        print(f"usage: {sys.argv[0]} INFERTUNE SCRATCH_DIR", file=sys.stderr)
-        sys.exit(2)
-    infertune, scratch = os.path.abspath(sys.argv[1]), sys.argv[2]
-    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    scratch = os.path.join(os.path.abspath(scratch), "analyze-" + name)
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    c = Checker(name)
-    try:
-        run(c, infertune, scratch)
-    except Exception:  # a crash is a failed check, with its trace
-        traceback.print_exc()
-        c.check(False, "test ran to completion")
-    print(f"{c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    harness.main(run, "analyze-")
 
 
 def sim_config(name, base_us=10000, per_item_us=2000, slots=2, max_batch_size=8,

@@ -12,59 +12,25 @@ import http.server
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
 
 
-class Checker:
-    """Counts checks and prints one line per check."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, cond, what, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"ok - {what}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL - {what}" + (f": {detail}" if detail != "" else ""), flush=True)
-        return bool(cond)
-
-    def near(self, got, want, rel, what):
-        """|got - want| <= rel * want."""
-        ok = got is not None and abs(got - want) <= rel * want
-        return self.check(ok, f"{what}: {got:.4g} within {rel:.0%} of {want:.4g}"
-                          if got is not None else what, f"got {got}, want {want}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+from harness import Checker  # noqa: E402,F401
 
 
 def main(run):
-    if len(sys.argv) != 3:
-        print(f"usage: {sys.argv[0]} INFERTUNE SCRATCH_DIR", file=sys.stderr)
-        sys.exit(2)
-    infertune, scratch = os.path.abspath(sys.argv[1]), sys.argv[2]
-    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    scratch = os.path.join(os.path.abspath(scratch), "profile-" + name)
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    c = Checker()
-    try:
-        run(c, infertune, scratch)
-    except Exception:
-        traceback.print_exc()
-        c.check(False, "test ran to completion")
-    print(f"{c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    """Runs run(checker, infertune, scratch) and exits with the verdict."""
+    harness.main(run, "profile-")
 
 
 # ---- repositories ----------------------------------------------------------

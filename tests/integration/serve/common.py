@@ -10,59 +10,25 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
 import sys
 import time
-import traceback
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 30.0
 
 
-class Checker:
-    """Counts checks and prints one line per check."""
-
-    def __init__(self, name):
-        self.name = name
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, cond, what, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"ok - {what}", flush=True)
-        else:
-            self.failed += 1
-            extra = f": {detail}" if detail != "" else ""
-            print(f"FAIL - {what}{extra}", flush=True)
-        return bool(cond)
-
-    def equal(self, got, want, what):
-        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+from harness import Checker  # noqa: E402,F401
 
 
 def main(run):
     """Runs run(checker, infertune, scratch) and exits with the verdict."""
-    if len(sys.argv) != 3:
-        print(f"usage: {sys.argv[0]} INFERTUNE SCRATCH_DIR", file=sys.stderr)
-        sys.exit(2)
-    infertune, scratch = sys.argv[1], sys.argv[2]
-    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    scratch = os.path.join(os.path.abspath(scratch), name)
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    c = Checker(name)
-    try:
-        run(c, infertune, scratch)
-    except Exception:  # a crash is a failed check, with its trace
-        traceback.print_exc()
-        c.check(False, "test ran to completion")
-    print(f"{c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    harness.main(run, "")
 
 
 # ---- repositories ---------------------------------------------------------
