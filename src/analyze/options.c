@@ -521,7 +521,7 @@ static const char perf_flags_known[] =
 	"stability-percentage, max-trials, percentile, latency-threshold, shape, "
 	"input-data, string-length, warmup-request-count, max-threads, seed, "
 	"request-distribution, max-error-percentage, input-tensor-format, "
-	"output-tensor-format, metrics-interval";
+	"output-tensor-format, metrics-interval, http-client";
 
 int perf_settings_apply(struct perf_settings *ps, const char *key,
 			const char *value, struct it_error *err)
@@ -615,6 +615,11 @@ int perf_settings_apply(struct perf_settings *ps, const char *key,
 		else
 			return it_error_set(err, IT_ERR_INVALID,
 					    "perf_analyzer flag %s: '%s': choose constant or poisson",
+					    key, value);
+	} else if (!strcmp(key, "http-client")) {
+		if (!loadgen_http_client_parse(value, &ps->http_client))
+			return it_error_set(err, IT_ERR_INVALID,
+					    "perf_analyzer flag %s: '%s': choose auto, h1 or libcurl",
 					    key, value);
 	} else if (!strcmp(key, "max-error-percentage")) {
 		if (!parse_double(value, &d) || d < 0 || d > 100)
@@ -747,6 +752,7 @@ void perf_settings_to_profile(const struct perf_settings *ps,
 	po->distribution = ps->distribution;
 	po->input_json = ps->input_json;
 	po->output_json = ps->output_json;
+	po->http_client = ps->http_client;
 }
 
 /* ---- objectives ----------------------------------------------------------- */

@@ -90,6 +90,7 @@ struct perf_settings {
 	enum profile_distribution distribution;
 	bool input_json, output_json;
 	uint64_t metrics_interval_ms;   /* 0: picked from the window length */
+	enum loadgen_http_client http_client;
 };
 
 /** The expanded model_config_parameters of one model. */

@@ -1,7 +1,9 @@
 /*
- * The load engine: one epoll loop per worker thread driving a libcurl multi
- * handle through its socket interface (curl_multi_socket_action), so each
- * wake-up touches only the connections that are ready.
+ * The load engine's workers: one epoll loop per worker thread, which also
+ * drives the worker's libcurl multi handle through its socket interface
+ * (curl_multi_socket_action), so each wake-up touches only the connections
+ * that are ready. The requests themselves travel through a transport
+ * (loadgen/transport.h): libcurl's own HTTP, or the HTTP/1.1 fast path.
  *
  * Concurrency invariants: everything in struct worker above the mailbox
  * belongs to the worker thread alone. The controller talks to a worker only
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -30,110 +33,14 @@
 #include "loadgen/fetch.h"
 #include "loadgen/requests.h"
 #include "loadgen/schedule.h"
+#include "loadgen/transport.h"
 #include "util/error.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 #define MAX_EVENTS 256
 #define MAILBOX_TIMEOUT_MS 10000
-#define ERROR_BODY_MAX 256
 #define CONNECT_TIMEOUT_MS 10000L
-
-enum cmd {
-	CMD_NONE = 0,
-	CMD_CLOSED,
-	CMD_OPEN,
-	CMD_PAUSE,
-	CMD_HARVEST,
-	CMD_STOP,
-};
-
-enum load_state {
-	LOAD_IDLE = 0,
-	LOAD_CLOSED,
-	LOAD_OPEN,
-};
-
-struct worker;
-
-/* One easy handle and the request it is carrying. */
-struct slot {
-	CURL *easy;
-	struct worker *w;
-	uint64_t start_ns;      /* actual start */
-	uint64_t sched_ns;      /* scheduled start (= start_ns when closed) */
-	bool busy;
-	bool delayed;
-	size_t err_len;
-	char err_body[ERROR_BODY_MAX];
-	char errbuf[CURL_ERROR_SIZE];
-	struct slot *next_free;
-};
-
-struct worker {
-	struct loadgen *lg;
-	unsigned index;
-	pthread_t thread;
-	bool inited;            /* worker_init ran: fds and locks exist */
-	bool started;
-	clockid_t cpu_clock;
-	bool has_cpu_clock;
-
-	/* --- owned by the worker thread --- */
-	CURLM *multi;
-	int epfd, evfd, tfd;
-	bool curl_timer_armed;
-	uint64_t curl_deadline_ns;
-	struct slot **slots;
-	size_t n_slots, alloc_slots;
-	struct slot *free_list;
-	uint8_t *fds;                   /* FD_* flags by descriptor */
-	size_t n_fds;
-	size_t inflight;
-	size_t max_inflight;
-	enum load_state state;
-	uint64_t target;                /* closed: requests to keep in flight */
-	const struct schedule *sched;   /* open */
-	uint64_t sched_start_ns;
-	uint64_t next_k;
-	unsigned stride;
-	size_t body_next;
-	struct loadgen_record *recs;
-	size_t n_recs, alloc_recs;
-	uint64_t sent, failed, late, max_late;
-	uint64_t completed_total, failed_total;
-	char first_error[512];
-	bool fatal;
-	char fatal_msg[256];
-
-	/* --- published, single writer (the worker) --- */
-	_Atomic uint64_t pub_completed;
-	_Atomic uint64_t pub_failed;
-	_Atomic uint64_t pub_inflight;
-
-	/* --- mailbox, under mu --- */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	enum cmd cmd;
-	bool done;
-	uint64_t arg_target;
-	const struct schedule *arg_sched;
-	uint64_t arg_start_ns;
-	/* harvest exchange: in, an empty buffer; out, the records */
-	struct loadgen_record *x_recs;
-	size_t x_n, x_alloc;
-	uint64_t x_sent, x_failed, x_late, x_max_late;
-	char x_first_error[512];
-	bool x_fatal;
-	char x_fatal_msg[256];
-};
-
-struct loadgen {
-	struct loadgen_options opts;
-	struct curl_slist **headers;    /* one list per body */
-	struct worker *workers;
-	unsigned n_workers;
-};
 
 uint64_t loadgen_now_ns(void)
 {
@@ -161,7 +68,7 @@ void loadgen_harvest_clear(struct loadgen_harvest *h)
 	h->first_error[0] = '\0';
 }
 
-static void set_fatal(struct worker *w, const char *what, int e)
+void lg_worker_fatal(struct worker *w, const char *what, int e)
 {
 	if (w->fatal)
 		return;
@@ -170,7 +77,7 @@ static void set_fatal(struct worker *w, const char *what, int e)
 		 w->index, what, e ? strerror(e) : "failed");
 }
 
-/* --- libcurl callbacks (worker thread) --- */
+/* --- descriptors and libcurl callbacks (worker thread) --- */
 
 /*
  * epoll registrations. libcurl says REMOVE when a transfer ends and its
@@ -181,17 +88,11 @@ static void set_fatal(struct worker *w, const char *what, int e)
  * forgets them) a REMOVE only marks the socket unwanted; it stays in epoll
  * until it is wanted again (no call when the events match), it fires while
  * unwanted (then it is removed for real), or it is closed. Other sockets
- * (libcurl's resolver) are added and removed as libcurl says.
+ * (libcurl's resolver) are added and removed as libcurl says. A socket a
+ * transport adopted (FD_ADOPTED) is no longer libcurl's: its events go to
+ * the transport.
  */
-enum {
-	FD_OURS = 1,            /* opened by on_open_socket: its close reaches us */
-	FD_REGISTERED = 2,      /* in the epoll set */
-	FD_WANTED = 4,          /* libcurl is waiting on it */
-	FD_IN = 8,
-	FD_OUT = 16,
-};
-
-static uint8_t *fd_state(struct worker *w, int fd)
+uint8_t *lg_fd_state(struct worker *w, int fd)
 {
 	if (fd < 0)
 		return NULL;
@@ -214,17 +115,51 @@ static void fd_unregister(struct worker *w, int fd, uint8_t *st)
 	*st &= (uint8_t)~(FD_REGISTERED | FD_WANTED | FD_IN | FD_OUT);
 }
 
+/* Sets fd's epoll interest to `want` (FD_IN | FD_OUT); no call when unchanged. */
+static int fd_set_interest(struct worker *w, int fd, uint8_t *st, uint8_t want)
+{
+	struct epoll_event ev;
+	int rc;
+
+	if ((*st & FD_REGISTERED) && (*st & (FD_IN | FD_OUT)) == want)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = fd;
+	ev.events = ((want & FD_IN) ? EPOLLIN : 0) | ((want & FD_OUT) ? EPOLLOUT : 0);
+	if (*st & FD_REGISTERED) {
+		rc = epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+		if (rc && errno == ENOENT)
+			rc = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	} else {
+		rc = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+		if (rc && errno == EEXIST)
+			rc = epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	if (rc)
+		return -1;
+	*st = (uint8_t)((*st & ~(FD_IN | FD_OUT)) | want | FD_REGISTERED);
+	return 0;
+}
+
+int lg_fd_watch(struct worker *w, int fd, bool out)
+{
+	uint8_t *st = lg_fd_state(w, fd);
+
+	if (!st)
+		return -1;
+	return fd_set_interest(w, fd, st, (uint8_t)(FD_IN | (out ? FD_OUT : 0)));
+}
+
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 		     void *socketp)
 {
 	struct worker *w = userp;
-	uint8_t *st = fd_state(w, s);
+	uint8_t *st = lg_fd_state(w, s);
 	uint8_t want;
-	struct epoll_event ev;
 
 	(void)easy;
 	(void)socketp;
-	if (!st)
+	if (!st || (*st & FD_ADOPTED))
 		return 0;
 	if (what == CURL_POLL_REMOVE) {
 		if (*st & FD_OURS)
@@ -236,24 +171,12 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 	want = (uint8_t)(((what & CURL_POLL_IN) ? FD_IN : 0) |
 			 ((what & CURL_POLL_OUT) ? FD_OUT : 0));
 	*st |= FD_WANTED;
-	if ((*st & FD_REGISTERED) && (*st & (FD_IN | FD_OUT)) == want)
-		return 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = s;
-	ev.events = ((want & FD_IN) ? EPOLLIN : 0) | ((want & FD_OUT) ? EPOLLOUT : 0);
-	if (*st & FD_REGISTERED) {
-		if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
-			epoll_ctl(w->epfd, EPOLL_CTL_ADD, s, &ev);
-	} else {
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
-			epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev);
-	}
-	*st = (uint8_t)((*st & ~(FD_IN | FD_OUT)) | want | FD_REGISTERED);
+	fd_set_interest(w, s, st, want);
 	return 0;
 }
 
-static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
-				    struct curl_sockaddr *addr)
+curl_socket_t lg_open_socket(void *clientp, curlsocktype purpose,
+			     struct curl_sockaddr *addr)
 {
 	struct worker *w = clientp;
 	int fd;
@@ -263,16 +186,21 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
 	fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 	if (fd < 0)
 		return CURL_SOCKET_BAD;
-	st = fd_state(w, fd);
+	st = lg_fd_state(w, fd);
 	*st = FD_OURS;
 	return fd;
 }
 
-static int on_close_socket(void *clientp, curl_socket_t fd)
+int lg_close_socket(void *clientp, curl_socket_t fd)
 {
 	struct worker *w = clientp;
-	uint8_t *st = fd_state(w, fd);
+	uint8_t *st = lg_fd_state(w, fd);
 
+	if (st && (*st & FD_KEEP)) {
+		/* A transport took this socket over: libcurl lets go, we keep it. */
+		*st &= (uint8_t)~(FD_KEEP | FD_WANTED);
+		return 0;
+	}
 	/* The kernel drops a closed socket from the epoll set by itself. */
 	if (st)
 		*st = 0;
@@ -294,46 +222,20 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-/* The response body is not needed; its start is kept for error messages. */
-static size_t on_body(char *data, size_t size, size_t n, void *userp)
+void lg_request_header_lines(const struct loadgen *lg, size_t b,
+			     char lines[2][LG_HEADER_LINE_MAX])
 {
-	struct slot *s = userp;
-	size_t len = size * n;
+	const struct request_set *rs = lg->opts.requests;
 
-	if (s->err_len < ERROR_BODY_MAX) {
-		size_t room = ERROR_BODY_MAX - s->err_len;
-		size_t k = len < room ? len : room;
-
-		memcpy(s->err_body + s->err_len, data, k);
-		s->err_len += k;
-	}
-	return len;
+	snprintf(lines[0], LG_HEADER_LINE_MAX, "Content-Type: %s",
+		 rs->binary ? "application/octet-stream" : "application/json");
+	snprintf(lines[1], LG_HEADER_LINE_MAX, "Inference-Header-Content-Length: %zu",
+		 rs->bodies[b].header_len);
 }
 
-/* --- requests (worker thread) --- */
-
-static struct slot *slot_new(struct worker *w)
+void lg_easy_common(struct worker *w, CURL *e)
 {
-	const struct loadgen *lg = w->lg;
-	const struct request_set *rs = lg->opts.requests;
-	struct slot *s = xcalloc(1, sizeof(*s));
-	CURL *e = curl_easy_init();
-
-	if (!e) {
-		free(s);
-		return NULL;
-	}
-	s->easy = e;
-	s->w = w;
-	curl_easy_setopt(e, CURLOPT_URL, lg->opts.infer_url);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, rs->bodies[0].data);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)rs->bodies[0].len);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, lg->headers[0]);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(e, CURLOPT_URL, w->lg->opts.infer_url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -341,69 +243,79 @@ static struct slot *slot_new(struct worker *w)
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
 	/* No proxy: also spares the per-transfer getenv() of *_proxy variables. */
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, lg_open_socket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, w);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, lg_close_socket);
 	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w);
-	if (lg->opts.request_timeout_ms > 0)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lg->opts.request_timeout_ms);
-	XGROW(w->slots, w->alloc_slots, w->n_slots + 1);
-	w->slots[w->n_slots++] = s;
-	return s;
 }
+
+/* --- requests (worker thread) --- */
 
 static bool start_request(struct worker *w, uint64_t sched_ns, bool open_loop)
 {
 	const struct request_set *rs = w->lg->opts.requests;
-	struct slot *s = w->free_list;
-	CURLMcode mc;
-	uint64_t now;
+	struct lg_request rq;
+	size_t body = 0;
 
-	if (s) {
-		w->free_list = s->next_free;
-	} else {
-		s = slot_new(w);
-		if (!s) {
-			set_fatal(w, "cannot create a libcurl handle", 0);
-			return false;
-		}
-	}
 	if (rs->n_bodies > 1) {
-		size_t b = w->body_next % rs->n_bodies;
-
+		body = w->body_next % rs->n_bodies;
 		w->body_next += w->lg->n_workers;
-		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, rs->bodies[b].data);
-		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)rs->bodies[b].len);
-		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, w->lg->headers[b]);
 	}
-	s->err_len = 0;
-	s->errbuf[0] = '\0';
-	now = loadgen_now_ns();
-	s->start_ns = now;
-	s->sched_ns = open_loop ? sched_ns : now;
-	s->delayed = false;
-	if (open_loop && now > sched_ns) {
-		uint64_t lateness = now - sched_ns;
+	memset(&rq, 0, sizeof(rq));
+	rq.start_ns = loadgen_now_ns();
+	rq.sched_ns = open_loop ? sched_ns : rq.start_ns;
+	if (open_loop && rq.start_ns > sched_ns) {
+		uint64_t lateness = rq.start_ns - sched_ns;
 
 		if (lateness > LOADGEN_LATE_NS) {
-			s->delayed = true;
+			rq.delayed = true;
 			w->late++;
 		}
 		if (lateness > w->max_late)
 			w->max_late = lateness;
 	}
-	mc = curl_multi_add_handle(w->multi, s->easy);
-	if (mc != CURLM_OK) {
-		s->next_free = w->free_list;
-		w->free_list = s;
-		set_fatal(w, curl_multi_strerror(mc), 0);
-		return false;
-	}
-	s->busy = true;
+	/* Counted before the transport runs: it may finish the request at once. */
 	w->inflight++;
 	w->sent++;
+	if (!w->lg->tp->start(w, body, &rq)) {
+		w->inflight--;
+		w->sent--;
+		return false;
+	}
 	return true;
+}
+
+void lg_request_finish(struct worker *w, const struct lg_request *rq,
+		       uint64_t end_ns, const char *error)
+{
+	struct loadgen_record *r;
+
+	if (w->n_recs == w->alloc_recs)
+		XGROW(w->recs, w->alloc_recs, w->n_recs + 1);
+	r = &w->recs[w->n_recs++];
+	memset(r, 0, sizeof(*r));
+	r->end_ns = end_ns;
+	if (error) {
+		r->flags |= LOADGEN_RECORD_FAILED;
+		w->failed++;
+		w->failed_total++;
+		if (!w->first_error[0])
+			snprintf(w->first_error, sizeof(w->first_error), "%s", error);
+	} else {
+		r->latency_ns = end_ns - rq->sched_ns;
+		r->request_ns = end_ns - rq->start_ns;
+		r->send_ns = rq->sent_ns > rq->start_ns ? rq->sent_ns - rq->start_ns : 0;
+		r->recv_ns = rq->first_ns && end_ns > rq->first_ns ?
+			     end_ns - rq->first_ns : 0;
+		if (rq->delayed)
+			r->flags |= LOADGEN_RECORD_DELAYED;
+	}
+	w->completed_total++;
+	atomic_store_explicit(&w->pub_completed, w->completed_total,
+			      memory_order_relaxed);
+	atomic_store_explicit(&w->pub_failed, w->failed_total,
+			      memory_order_relaxed);
+	w->inflight--;
 }
 
 static void arm_schedule_timer(struct worker *w, uint64_t at_ns)
@@ -416,7 +328,7 @@ static void arm_schedule_timer(struct worker *w, uint64_t at_ns)
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
 	if (timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		set_fatal(w, "timerfd_settime", errno);
+		lg_worker_fatal(w, "timerfd_settime", errno);
 }
 
 /* Sends whatever is due and keeps the pipeline full. */
@@ -453,64 +365,7 @@ static void feed(struct worker *w)
 	}
 }
 
-static void complete(struct worker *w, CURLMsg *msg)
-{
-	struct slot *s = NULL;
-	struct loadgen_record *r;
-	uint64_t end = loadgen_now_ns();
-	long status = 0;
-
-	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-	if (w->n_recs == w->alloc_recs)
-		XGROW(w->recs, w->alloc_recs, w->n_recs + 1);
-	r = &w->recs[w->n_recs++];
-	memset(r, 0, sizeof(*r));
-	r->end_ns = end;
-	if (msg->data.result == CURLE_OK)
-		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (msg->data.result != CURLE_OK || status != 200) {
-		r->flags |= LOADGEN_RECORD_FAILED;
-		w->failed++;
-		w->failed_total++;
-		if (!w->first_error[0]) {
-			if (msg->data.result != CURLE_OK) {
-				snprintf(w->first_error, sizeof(w->first_error),
-					 "%s", s->errbuf[0] ? s->errbuf :
-					 curl_easy_strerror(msg->data.result));
-			} else {
-				char m[320];
-
-				snprintf(w->first_error, sizeof(w->first_error),
-					 "HTTP %ld: %s", status,
-					 lg_error_message(s->err_body, s->err_len,
-							  m, sizeof(m)));
-			}
-		}
-	} else {
-		curl_off_t pre = 0, first = 0, total = 0;
-
-		curl_easy_getinfo(s->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-		curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-		curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total);
-		r->latency_ns = end - s->sched_ns;
-		r->request_ns = end - s->start_ns;
-		r->send_ns = (uint64_t)pre * 1000;
-		r->recv_ns = total > first ? (uint64_t)(total - first) * 1000 : 0;
-		if (s->delayed)
-			r->flags |= LOADGEN_RECORD_DELAYED;
-	}
-	w->completed_total++;
-	atomic_store_explicit(&w->pub_completed, w->completed_total,
-			      memory_order_relaxed);
-	atomic_store_explicit(&w->pub_failed, w->failed_total,
-			      memory_order_relaxed);
-	curl_multi_remove_handle(w->multi, s->easy);
-	s->busy = false;
-	s->next_free = w->free_list;
-	w->free_list = s;
-	w->inflight--;
-}
-
+/* Hands finished libcurl transfers to the transport, then refills. */
 static void process_done(struct worker *w)
 {
 	CURLMsg *msg;
@@ -518,7 +373,7 @@ static void process_done(struct worker *w)
 
 	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
 		if (msg->msg == CURLMSG_DONE)
-			complete(w, msg);
+			w->lg->tp->curl_done(w, msg);
 	}
 	feed(w);
 	atomic_store_explicit(&w->pub_inflight, w->inflight,
@@ -593,24 +448,34 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		int timeout_ms = -1, n;
+		uint64_t now = loadgen_now_ns();
+		uint64_t tp_deadline = w->lg->tp->deadline_ns(w);
 
-		if (w->curl_timer_armed) {
-			uint64_t now = loadgen_now_ns();
-
-			if (now >= w->curl_deadline_ns) {
-				w->curl_timer_armed = false;
-				curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
-							 0, &running);
-				process_done(w);
-				continue;
-			}
+		if (tp_deadline && now >= tp_deadline) {
+			w->lg->tp->on_deadline(w, now);
+			process_done(w);
+			continue;
+		}
+		if (w->curl_timer_armed && now >= w->curl_deadline_ns) {
+			w->curl_timer_armed = false;
+			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0,
+						 &running);
+			process_done(w);
+			continue;
+		}
+		if (w->curl_timer_armed)
 			timeout_ms = (int)((w->curl_deadline_ns - now + 999999) / 1000000);
+		if (tp_deadline) {
+			int t = (int)((tp_deadline - now + 999999) / 1000000);
+
+			if (timeout_ms < 0 || t < timeout_ms)
+				timeout_ms = t;
 		}
 		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			set_fatal(w, "epoll_wait", errno);
+			lg_worker_fatal(w, "epoll_wait", errno);
 			n = 0;
 		}
 		for (int i = 0; i < n; i++) {
@@ -620,7 +485,7 @@ static void *worker_main(void *arg)
 				uint64_t v;
 
 				if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					set_fatal(w, "eventfd read", errno);
+					lg_worker_fatal(w, "eventfd read", errno);
 				if (handle_mailbox(w))
 					return NULL;
 				feed(w);
@@ -628,12 +493,16 @@ static void *worker_main(void *arg)
 				uint64_t v;
 
 				if (read(w->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					set_fatal(w, "timerfd read", errno);
+					lg_worker_fatal(w, "timerfd read", errno);
 				feed(w);
 			} else {
-				uint8_t *st = fd_state(w, fd);
+				uint8_t *st = lg_fd_state(w, fd);
 				int flags = 0;
 
+				if (st && (*st & FD_ADOPTED)) {
+					w->lg->tp->on_event(w, fd, ev[i].events);
+					continue;
+				}
 				if (st && !(*st & FD_WANTED)) {
 					/* An idle kept-alive socket woke up (closed by the peer). */
 					fd_unregister(w, fd, st);
@@ -822,6 +691,31 @@ uint64_t loadgen_inflight(const struct loadgen *lg)
 	return n;
 }
 
+bool loadgen_http_client_parse(const char *name, enum loadgen_http_client *out)
+{
+	static const struct {
+		const char *name;
+		enum loadgen_http_client value;
+	} names[] = {
+		{ "auto", LOADGEN_HTTP_AUTO },
+		{ "h1", LOADGEN_HTTP_H1 },
+		{ "libcurl", LOADGEN_HTTP_LIBCURL },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(name, names[i].name)) {
+			*out = names[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *loadgen_http_client(const struct loadgen *lg)
+{
+	return lg->tp->name;
+}
+
 unsigned loadgen_workers(const struct loadgen *lg)
 {
 	return lg->n_workers;
@@ -841,15 +735,8 @@ static void worker_release(struct worker *w)
 {
 	if (!w->inited)
 		return;
-	for (size_t i = 0; i < w->n_slots; i++) {
-		struct slot *s = w->slots[i];
-
-		if (s->busy)
-			curl_multi_remove_handle(w->multi, s->easy);
-		curl_easy_cleanup(s->easy);
-		free(s);
-	}
-	free(w->slots);
+	if (w->tp)
+		w->lg->tp->worker_release(w);
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
 	free(w->fds);
@@ -907,7 +794,7 @@ static int worker_init(struct loadgen *lg, unsigned index, size_t max_inflight,
 	/* Keep every idle keep-alive connection: closed loops reuse them all. */
 	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, 100000L);
 	curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	return 0;
+	return lg->tp->worker_init(w, err);
 }
 
 /* Requests in flight the open-file limit allows, all workers together. */
@@ -921,6 +808,33 @@ static size_t inflight_cap(void)
 		return 64;
 	/* One socket each, and headroom for curl, files and the controller. */
 	return (size_t)(rl.rlim_cur - 128);
+}
+
+/*
+ * The fast path frames HTTP/1.1 itself over plain TCP; anything else (https,
+ * or a user who asks for it) goes through libcurl's own HTTP.
+ */
+static int pick_transport(const struct loadgen_options *opts,
+			  const struct lg_transport **out, struct it_error *err)
+{
+	bool plain = !strncasecmp(opts->infer_url, "http://", 7);
+
+	switch (opts->http_client) {
+	case LOADGEN_HTTP_LIBCURL:
+		*out = &lg_transport_curl;
+		return 0;
+	case LOADGEN_HTTP_H1:
+		if (!plain)
+			return it_error_set(err, IT_ERR_UNSUPPORTED,
+					    "the h1 HTTP client speaks plain http:// only, not '%s'; use the libcurl client",
+					    opts->infer_url);
+		*out = &lg_transport_h1;
+		return 0;
+	case LOADGEN_HTTP_AUTO:
+		break;
+	}
+	*out = plain ? &lg_transport_h1 : &lg_transport_curl;
+	return 0;
 }
 
 int loadgen_new(const struct loadgen_options *opts, struct loadgen **out,
@@ -937,25 +851,13 @@ int loadgen_new(const struct loadgen_options *opts, struct loadgen **out,
 	lg_curl_global_init();
 	lg = xcalloc(1, sizeof(*lg));
 	lg->opts = *opts;
-	lg->headers = xcalloc(rs->n_bodies, sizeof(*lg->headers));
-	for (size_t b = 0; b < rs->n_bodies; b++) {
-		char line[96];
-		struct curl_slist *l = NULL;
-
-		l = curl_slist_append(l, rs->binary ?
-				      "Content-Type: application/octet-stream" :
-				      "Content-Type: application/json");
-		snprintf(line, sizeof(line), "Inference-Header-Content-Length: %zu",
-			 rs->bodies[b].header_len);
-		l = curl_slist_append(l, line);
-		/* No 100-continue round trip, no Accept line to parse. */
-		l = curl_slist_append(l, "Expect:");
-		l = curl_slist_append(l, "Accept:");
-		if (!l) {
-			rc = it_error_set(err, IT_ERR_IO, "cannot build request headers");
-			goto out;
-		}
-		lg->headers[b] = l;
+	rc = pick_transport(opts, &lg->tp, err);
+	if (rc)
+		goto out;
+	rc = lg->tp->engine_init(lg, err);
+	if (rc) {
+		lg->tp = NULL;
+		goto out;
 	}
 	cap = opts->max_inflight ? opts->max_inflight : inflight_cap();
 	lg->workers = xcalloc(opts->n_workers, sizeof(*lg->workers));
@@ -1008,10 +910,7 @@ void loadgen_free(struct loadgen *lg)
 	for (unsigned i = 0; i < lg->n_workers; i++)
 		worker_release(&lg->workers[i]);
 	free(lg->workers);
-	if (lg->headers) {
-		for (size_t b = 0; b < lg->opts.requests->n_bodies; b++)
-			curl_slist_free_all(lg->headers[b]);
-	}
-	free(lg->headers);
+	if (lg->tp)
+		lg->tp->engine_release(lg);
 	free(lg);
 }

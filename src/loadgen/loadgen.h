@@ -11,7 +11,8 @@
  * a pre-generated schedule, spread round-robin over the workers; latency is
  * measured from the *scheduled* time, so a late client or a slow server
  * cannot hide queueing (no coordinated omission), and late sends are
- * counted. Depends on loadgen/requests, loadgen/schedule, util/, libcurl.
+ * counted. Depends on loadgen/requests, loadgen/schedule, loadgen/h1,
+ * util/, libcurl.
  */
 #ifndef INFERTUNE_LOADGEN_LOADGEN_H
 #define INFERTUNE_LOADGEN_LOADGEN_H
@@ -29,6 +30,16 @@ enum loadgen_mode {
 	LOADGEN_OPEN,           /* request rate / schedule */
 };
 
+/** Which code carries the requests (loadgen/transport.h). */
+enum loadgen_http_client {
+	LOADGEN_HTTP_AUTO = 0,  /* h1 for http:// URLs, libcurl otherwise */
+	LOADGEN_HTTP_LIBCURL,   /* libcurl's HTTP for everything */
+	LOADGEN_HTTP_H1,        /* libcurl connects, infertune frames HTTP/1.1 */
+};
+
+/** "auto", "h1" or "libcurl" to *out; false (nothing written) for any other name. */
+bool loadgen_http_client_parse(const char *name, enum loadgen_http_client *out);
+
 /** How the engine is built. Plain value struct. */
 struct loadgen_options {
 	const char *infer_url;          /* full URL of the infer endpoint */
@@ -38,6 +49,7 @@ struct loadgen_options {
 	size_t max_inflight;            /* open loop: cap on requests in flight, all
 					 * workers together; 0 = from RLIMIT_NOFILE */
 	long request_timeout_ms;        /* 0 = requests never time out */
+	enum loadgen_http_client http_client;
 };
 
 /** A request sent more than this after its scheduled time is "delayed" (perf_analyzer: 1 ms). */
@@ -55,7 +67,7 @@ struct loadgen_record {
 	uint64_t end_ns;        /* when the response was complete */
 	uint64_t latency_ns;    /* end - scheduled (open) or end - start (closed) */
 	uint64_t request_ns;    /* end - actual start */
-	uint64_t send_ns;       /* start until libcurl began writing the request */
+	uint64_t send_ns;       /* start until the request was written (connecting included) */
 	uint64_t recv_ns;       /* first response byte until the last */
 	uint32_t flags;
 	uint32_t reserved;
@@ -126,6 +138,9 @@ uint64_t loadgen_completed(const struct loadgen *lg, uint64_t *failed);
 
 /** Requests in flight right now (approximate; read without locks). */
 uint64_t loadgen_inflight(const struct loadgen *lg);
+
+/** The transport carrying the requests: "h1" or "libcurl". */
+const char *loadgen_http_client(const struct loadgen *lg);
 
 /** Number of worker threads. */
 unsigned loadgen_workers(const struct loadgen *lg);

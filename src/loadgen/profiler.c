@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,6 +164,11 @@ const struct request_set *profiler_requests(const struct profiler *p)
 	return p->requests;
 }
 
+const char *profiler_http_client(const struct profiler *p)
+{
+	return loadgen_http_client(p->lg);
+}
+
 static int check_options(const struct profile_options *o, struct it_error *err)
 {
 	if (!o->model_name || !*o->model_name)
@@ -170,6 +176,11 @@ static int check_options(const struct profile_options *o, struct it_error *err)
 				    "no model given (-m NAME)");
 	if (o->batch_size < 1)
 		return it_error_set(err, IT_ERR_INVALID, "-b (batch size) must be > 0");
+	if (o->http_client == LOADGEN_HTTP_H1 && o->url && strstr(o->url, "://") &&
+	    strncasecmp(o->url, "http://", 7))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--http-client h1 speaks plain http:// only, not '%s'; use --http-client libcurl (or auto)",
+				    o->url);
 	if (o->measurement_interval_ms < 1)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "--measurement-interval (-p) must be > 0 msec");
@@ -444,6 +455,7 @@ int profiler_new(const struct profile_options *opts, struct profiler **out,
 	lo.mode = opts->load == PROFILE_LOAD_CONCURRENCY ? LOADGEN_CLOSED : LOADGEN_OPEN;
 	lo.n_workers = p->n_workers;
 	lo.request_timeout_ms = opts->request_timeout_ms;
+	lo.http_client = opts->http_client;
 	rc = loadgen_new(&lo, &p->lg, err);
 	if (rc)
 		goto out;

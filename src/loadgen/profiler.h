@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loadgen/loadgen.h"
 #include "loadgen/requests.h"
 #include "loadgen/scrape.h"
 #include "loadgen/target.h"
@@ -85,6 +86,7 @@ struct profile_options {
 	uint64_t seed;                          /* random data and Poisson schedule */
 	double max_error_percentage;            /* failed requests a window tolerates, 0 = none */
 	long request_timeout_ms;                /* 0 = none */
+	enum loadgen_http_client http_client;   /* --http-client, default auto */
 	long control_timeout_ms;                /* metadata/stats GETs, default 10000 */
 
 	/* Progress, called on the profiling thread; may be NULL. */
@@ -208,6 +210,9 @@ const struct target_model *profiler_model(const struct profiler *p);
 
 /** The prebuilt requests. */
 const struct request_set *profiler_requests(const struct profiler *p);
+
+/** The HTTP client carrying the requests: "h1" or "libcurl". */
+const char *profiler_http_client(const struct profiler *p);
 
 /**
  * Runs the sweep. *out is always set (caller frees), holding every level

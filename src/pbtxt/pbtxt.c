@@ -14,6 +14,7 @@
 
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/parse.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -282,17 +283,6 @@ static bool is_octal(int c)
 	return c >= '0' && c <= '7';
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_ident_start(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -472,7 +462,7 @@ static int lex_number(struct lexer *lx, struct token *t)
 
 	if (c0 == '0' && (c1 == 'x' || c1 == 'X')) {
 		n = 2;
-		while (hex_value(lex_byte(lx, n)) >= 0)
+		while (parse_hex_digit(lex_byte(lx, n)) >= 0)
 			n++;
 		if (n == 2)
 			hint = "expected hex digits after '0x'";
@@ -554,7 +544,7 @@ static bool lex_hex_digits(const struct lexer *lx, size_t off, size_t count,
 	size_t i;
 
 	for (i = 0; i < count; i++) {
-		int d = hex_value(lex_byte(lx, off + i));
+		int d = parse_hex_digit(lex_byte(lx, off + i));
 
 		if (d < 0)
 			return false;
@@ -645,7 +635,7 @@ static int lex_escape(struct lexer *lx, size_t *off, int line, int col,
 	if (e == 'x' || e == 'X') {
 		value = 0;
 		for (digits = 0; digits < 2; digits++) {
-			int d = hex_value(lex_byte(lx, n + 2 + digits));
+			int d = parse_hex_digit(lex_byte(lx, n + 2 + digits));
 
 			if (d < 0)
 				break;

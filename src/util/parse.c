@@ -51,6 +51,17 @@ bool parse_double(const char *s, double *out)
 	return true;
 }
 
+int parse_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "true", "1", "yes", "on", "True", "TRUE" };

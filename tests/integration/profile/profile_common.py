@@ -204,6 +204,44 @@ class FakeServer:
         return False
 
 
+# ---- how late this machine wakes a sleeping thread -----------------------------
+
+class SchedulingProbe:
+    """While active, a thread sleeps 2 ms again and again and counts the
+    wake-ups more than 1 ms late: on a machine with more runnable threads
+    than cores (another job, the sanitizers) a client cannot send on time
+    however well it is written, and the probe measures how often the
+    scheduler alone makes a thread late. A context manager; `late_pct`
+    afterwards."""
+
+    def __init__(self):
+        self.late = 0
+        self.total = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            time.sleep(0.002)
+            self.total += 1
+            if time.monotonic() - t0 > 0.003:
+                self.late += 1
+
+    @property
+    def late_pct(self):
+        return 100.0 * self.late / self.total if self.total else 0.0
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        return False
+
+
 # ---- running the profiler ----------------------------------------------------
 
 class Result:

@@ -11,7 +11,7 @@
 
 import re
 
-from profile_common import Server, main, profile, sim_model
+from profile_common import SchedulingProbe, Server, main, profile, sim_model
 
 FAST_US = 2000          # 8 slots: capacity 4000/s
 SLOW_US = 10000         # 1 slot: capacity 100/s
@@ -24,14 +24,19 @@ def run(c, infertune, scratch):
     sim_model(repo, "slow", SLOW_US, slots=1, instances=1)
     with Server(infertune, scratch, repo) as s:
         # --- Poisson below capacity -------------------------------------
+        # The client must send on time: under 1% of requests more than 1 ms
+        # late, or, on a machine too busy to wake any thread on time (the
+        # probe), no more than twice the share of late wake-ups it saw.
         rate = 800
         for attempt in (1, 2, 3):
-            r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "-p", "3000",
-                                             "--request-rate-range", str(rate),
-                                             "--request-distribution", "poisson",
-                                             "--seed", "3"])
+            with SchedulingProbe() as probe:
+                r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "-p", "3000",
+                                                 "--request-rate-range", str(rate),
+                                                 "--request-distribution", "poisson",
+                                                 "--seed", "3"])
+            allowed_pct = max(1.0, 2 * probe.late_pct)
             late = re.search(r"Delayed requests: (\d+) \(([0-9.]+)%\)", r.out)
-            ok = r.code == 0 and r.rows and late and float(late.group(2)) < 1.0 and \
+            ok = r.code == 0 and r.rows and late and float(late.group(2)) < allowed_pct and \
                 abs(float(r.rows[0]["Inferences/Second"]) - rate) <= 0.05 * rate
             if ok:
                 break
@@ -45,8 +50,9 @@ def run(c, infertune, scratch):
             c.near(float(row["p50 latency"]), FAST_US, 0.25,
                    "median latency is the service time (no queueing at 20% load)")
         m = re.search(r"Delayed requests: (\d+) \(([0-9.]+)%\)", r.out)
-        c.check(m is not None and float(m.group(2)) < 1.0,
-                "the client sent on time (under 1% of requests more than 1 ms late)",
+        c.check(m is not None and float(m.group(2)) < allowed_pct,
+                f"the client sent on time (under {allowed_pct:.1f}% of requests more than 1 ms late;"
+                f" a sleeping thread woke late {probe.late_pct:.1f}% of the time)",
                 m.group(0) if m else r.out[-1500:])
         c.check("Using poisson distribution on request generation (seed 3)" in r.out,
                 "settings name the distribution and the seed")
