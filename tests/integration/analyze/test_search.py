@@ -48,12 +48,30 @@ def run(c, infertune, scratch):
     c.equal(names[0], ("simbest_config_default", "default"), "brute: the default comes first")
     c.equal(names[1], ("simbest_config_0", "instances=1 max_batch_size=1"),
             "brute: then instances=1, max_batch_size=1 as <model>_config_0")
-    # Model Analyzer's early exit: a configuration that is flat from
-    # concurrency 1 on (one instance, max_batch_size 1: one execution at a
-    # time) stops after 4 of the 5 levels (1..16).
-    flat = query(brute, """SELECT v.label FROM measurements m JOIN variants v
-                           ON v.id = m.variant_id GROUP BY v.id HAVING count(*) = 4""")
-    c.check(len(flat) >= 1, "brute: a flat concurrency sweep exits after 4 levels", flat)
+    # Model Analyzer's early exit: a sweep stops after 4 of its 5 levels
+    # (1..16) exactly when those 4 gained no more than 5% in throughput.
+    # Which sweeps are flat depends on the machine: one instance with
+    # max_batch_size 1 runs one execution at a time, flat from concurrency 1
+    # on, unless a loaded machine's HTTP round trip (paid at concurrency 1,
+    # hidden from 2 on) adds over 5%. So the rule is checked on what was
+    # measured, both ways, for every configuration.
+    sweeps = {}
+    for label, load, tput in query(brute, """SELECT v.label, m.load_value, m.throughput
+                                             FROM measurements m JOIN variants v
+                                             ON v.id = m.variant_id
+                                             ORDER BY v.id, m.load_value"""):
+        sweeps.setdefault(label, []).append(tput)
+    wrong = []
+    for label, tps in sweeps.items():
+        first4 = tps[:4]
+        flat = len(first4) == 4 and first4[0] > 0 and \
+            (max(first4) - first4[0]) / first4[0] <= 0.05
+        if (len(tps) == 4) != flat:
+            wrong.append((label, [round(t, 1) for t in tps]))
+    c.check(not wrong, "brute: a sweep exits after 4 levels exactly when they gained <= 5%",
+            wrong)
+    flat = [label for label, tps in sweeps.items() if len(tps) == 4]
+    print(f"# sweeps that exited early: {flat}", flush=True)
     levels = query(brute, """SELECT count(*) FROM measurements m JOIN variants v
                              ON v.id = m.variant_id WHERE v.label = ?""",
                    "instances=2 max_batch_size=8")[0][0]
