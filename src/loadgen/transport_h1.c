@@ -185,7 +185,7 @@ static void set_fd(struct h1_worker *hw, int fd, struct conn *c)
 	hw->by_fd[fd] = c;
 }
 
-/* Closes c's socket; c goes to the spare list unless it carries a request. */
+/* Closes c's socket (or stops its connecting); the caller files c. */
 static void conn_close(struct worker *w, struct conn *c)
 {
 	struct h1_worker *hw = w->tp;
@@ -233,8 +233,10 @@ static struct conn *conn_new(struct worker *w)
 }
 
 /*
- * Ends c's request (error NULL: answered) and keeps the connection for the
- * next one when the server keeps it alive. c is in the busy queue only.
+ * Ends c's request (error NULL: answered with 200; otherwise why it failed)
+ * and keeps the connection for the next one when the exchange ended cleanly
+ * and the server keeps it alive: an answer with an error status is still a
+ * whole answer. c is in the busy queue only.
  */
 static void finish(struct worker *w, struct conn *c, uint64_t end_ns,
 		   const char *error)
@@ -244,7 +246,7 @@ static void finish(struct worker *w, struct conn *c, uint64_t end_ns,
 
 	queue_del(c);
 	c->deadline_ns = 0;
-	if (!error && c->parser.keep_alive && c->state == CONN_BUSY) {
+	if (c->parser.keep_alive && c->state == CONN_BUSY) {
 		c->state = CONN_IDLE;
 		c->reused = true;
 		c->next = hw->idle;
