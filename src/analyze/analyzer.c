@@ -35,6 +35,7 @@
 #include "analyze/server_proc.h"
 #include "loadgen/profiler.h"
 #include "metrics/collector.h"
+#include "metrics/machine.h"
 #include "metrics/prometheus.h"
 #include "model/config.h"
 #include "model/repository.h"
@@ -1929,21 +1930,60 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 	return rc;
 }
 
+/*
+ * Records the machine that measured in results.db's meta table, for the
+ * report. A remote server's CPU and memory cannot be read from here (the
+ * KServe API does not give them), so the rows say "not known" and name the
+ * client that ran analyze rather than pass it off as the server. Rewritten
+ * by every run: the rows describe the latest one, as the report does.
+ */
+static int record_machine(struct analyzer *a, struct it_error *err)
+{
+	struct machine_desc m;
+	struct strbuf cpu, memory;
+	int rc;
+
+	machine_describe(&m);
+	strbuf_init(&cpu, 0);
+	strbuf_init(&memory, 0);
+	if (a->o->server_mode == ANALYZE_SERVER_REMOTE) {
+		strbuf_addf(&cpu, "not known (remote server at %s); client running analyze: %s",
+			    a->server_url, m.cpu);
+		strbuf_addf(&memory, "not known (remote server); client running analyze: %s",
+			    m.memory);
+	} else {
+		strbuf_adds(&cpu, m.cpu);
+		strbuf_adds(&memory, m.memory);
+	}
+	rc = store_meta_set(a->store, "machine_cpu", cpu.buf, err);
+	if (rc)
+		goto out;
+	rc = store_meta_set(a->store, "machine_memory", memory.buf, err);
+out:
+	strbuf_release(&cpu);
+	strbuf_release(&memory);
+	return rc;
+}
+
 int analyzer_run(struct analyzer *a, struct it_error *err)
 {
 	struct store_run run;
 	json_t *opts;
 	char *opts_text, *gpus_text;
-	json_t *gpus = json_array();
+	json_t *gpus;
 	const char *status = "completed";
 	char message[IT_ERROR_MESSAGE_MAX] = "";
 	int rc;
 
 	a->t_start = mono_s();
 	a->summary.measured = a->summary.reused = 0;
+	rc = record_machine(a, err);
+	if (rc)
+		return rc;
 	opts = analyze_options_to_json(a->o);
 	opts_text = json_dumps(opts, JSON_COMPACT);
 	json_decref(opts);
+	gpus = json_array();
 	for (size_t g = 0; g < a->n_gpus; g++)
 		json_array_append_new(gpus, json_string(a->gpus[g]));
 	gpus_text = json_dumps(gpus, JSON_COMPACT);

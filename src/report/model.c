@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "metrics/machine.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -176,42 +176,14 @@ static char *constraints_text(const struct objective_set *o)
 
 /* ---- machine ---- */
 
-/* The machine writing the report (results.db does not describe the one that measured). */
+/* The machine writing the report: the fallback for a results.db of an analyze that did not record its own. */
 static void machine_local(struct report_data *d)
 {
-	char *text = NULL, line[256];
-	size_t len;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *p;
+	struct machine_desc m;
 
-	if (!fs_read_file("/proc/cpuinfo", (size_t)8 << 20, &text, &len, NULL)) {
-		p = strstr(text, "model name");
-		p = p ? strchr(p, ':') : NULL;
-		if (p) {
-			size_t n = strcspn(p + 2, "\n");
-
-			snprintf(line, sizeof(line), "%.*s, %ld cores", (int)n, p + 2, cores);
-			d->machine_cpu = xstrdup(line);
-		}
-		free(text);
-		text = NULL;
-	}
-	if (!d->machine_cpu) {
-		snprintf(line, sizeof(line), "%ld cores", cores);
-		d->machine_cpu = xstrdup(line);
-	}
-	if (!fs_read_file("/proc/meminfo", (size_t)1 << 20, &text, &len, NULL)) {
-		p = strstr(text, "MemTotal:");
-		if (p) {
-			double kb = strtod(p + 9, NULL);
-
-			snprintf(line, sizeof(line), "%.1f GB", kb * 1024 / 1e9);
-			d->machine_memory = xstrdup(line);
-		}
-		free(text);
-	}
-	if (!d->machine_memory)
-		d->machine_memory = xstrdup("unknown");
+	machine_describe(&m);
+	d->machine_cpu = xstrdup(m.cpu);
+	d->machine_memory = xstrdup(m.memory);
 }
 
 static int meta_get(sqlite3 *db, const char *key, char **out)
@@ -263,7 +235,7 @@ static int load_runs(sqlite3 *db, struct report_data *d, char **options_json,
 		if (!d->time_iso)
 			d->time_iso = col_dup(st, 8);
 	}
-	/* The machine: meta rows when analyze records them, else this machine. */
+	/* The machine: meta rows when analyze recorded them, else this machine (older databases). */
 	meta_get(db, "machine_cpu", &d->machine_cpu);
 	meta_get(db, "machine_memory", &d->machine_memory);
 	meta_get(db, "machine_gpus", &d->machine_gpus);

@@ -469,6 +469,29 @@ void store_close(struct store *s)
 	free(s);
 }
 
+/* ---- meta ----------------------------------------------------------------- */
+
+int store_meta_set(struct store *s, const char *key, const char *value,
+		   struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* The version row mirrors PRAGMA user_version; only create_schema() writes it. */
+	if (!strcmp(key, "schema_version"))
+		return it_error_set(err, IT_ERR_INVALID, "%s: meta key '%s' is not writable",
+				    s->path, key);
+	rc = prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, err, "setting a meta row");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* ---- runs, models ---------------------------------------------------------- */
 
 int store_run_begin(struct store *s, const struct store_run *run,

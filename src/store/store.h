@@ -189,6 +189,14 @@ int store_open(const char *path, struct store **out, struct it_error *err);
 /** Closes the store (a checkpoint folds the WAL in); NULL is a no-op. */
 void store_close(struct store *s);
 
+/**
+ * Sets the meta row `key` to `value` (both non-NULL), replacing a row of
+ * that key; committed at once. The keys are listed in docs/results-db.md.
+ * `schema_version` is not writable (IT_ERR_INVALID): store_open() owns it.
+ */
+int store_meta_set(struct store *s, const char *key, const char *value,
+		   struct it_error *err);
+
 /** Starts a run (status "running"); *run_id is its id. */
 int store_run_begin(struct store *s, const struct store_run *run,
 		    int64_t *run_id, struct it_error *err);

@@ -1,7 +1,8 @@
 /*
  * Unit tests for metrics/: the /proc parsers on fixture text, the procfs
- * collector on this machine's real files, and NVML and RAPL as "not
- * available" states on machines without them (never a crash).
+ * collector and the machine description on this machine's real files, and
+ * NVML and RAPL as "not available" states on machines without them (never
+ * a crash).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "metrics/collector.h"
+#include "metrics/machine.h"
 #include "util/error.h"
 
 static const char stat_fixture[] =
@@ -156,6 +159,41 @@ static void test_procfs_collector_live(void **state)
 	collectors_free(NULL);
 }
 
+static void test_machine_describe(void **state)
+{
+	struct machine_desc m;
+	struct collectors *c = collectors_open();
+	struct metrics_reading r;
+	char cores[32], *end;
+	const char *dot;
+	size_t n_cpu, n_cores;
+	double gb;
+
+	(void)state;
+	memset(&m, 'x', sizeof(m));
+	machine_describe(&m);
+	/* "<model name>, N cores", or "N cores" alone, N the online cores. */
+	snprintf(cores, sizeof(cores), "%ld cores", sysconf(_SC_NPROCESSORS_ONLN));
+	n_cpu = strlen(m.cpu);
+	n_cores = strlen(cores);
+	assert_true(n_cpu >= n_cores);
+	assert_string_equal(m.cpu + n_cpu - n_cores, cores);
+	if (n_cpu > n_cores) {
+		assert_true(n_cpu > n_cores + 2);
+		assert_memory_equal(m.cpu + n_cpu - n_cores - 2, ", ", 2);
+	}
+	/* This machine has /proc/meminfo: "X.Y GB", MemTotal in 10^9 bytes. */
+	gb = strtod(m.memory, &end);
+	assert_string_equal(end, " GB");
+	dot = strchr(m.memory, '.');
+	assert_non_null(dot);
+	assert_ptr_equal(dot + 2, end);
+	assert_int_equal(collectors_read(c, &r), 0);
+	assert_true(r.has_memory);
+	assert_true(fabs(gb - (double)r.memory_total_bytes / 1e9) <= 0.05 + 1e-9);
+	collectors_free(c);
+}
+
 static void test_nvml_state(void **state)
 {
 	struct it_error err = { 0 };
@@ -250,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_parse_meminfo),
 		cmocka_unit_test(test_utilization_formula),
 		cmocka_unit_test(test_procfs_collector_live),
+		cmocka_unit_test(test_machine_describe),
 		cmocka_unit_test(test_nvml_state),
 		cmocka_unit_test(test_rapl_state),
 		cmocka_unit_test(test_registry),

@@ -2,7 +2,8 @@
  * Unit tests for report/model and report_write(): a results.db written
  * through the store's own API is read back (configurations, load levels,
  * absent figures kept absent, failures), ranked by the report when the
- * analysis recorded no ranking and taken from results.db when it did; and
+ * analysis recorded no ranking and taken from results.db when it did, the
+ * machine from results.db's meta rows or else this machine; and
  * report_write() writes every file, twice byte for byte the same, with the
  * note in place of the power chart this "machine" did not measure.
  */
@@ -136,6 +137,19 @@ static void make_db(bool ranked)
 	store_close(s);
 }
 
+/* The meta rows analyze writes when a run starts. */
+static void set_machine(const char *cpu, const char *memory)
+{
+	char path[128];
+	struct store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/results.db", dir);
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_meta_set(s, "machine_cpu", cpu, NULL), 0);
+	assert_int_equal(store_meta_set(s, "machine_memory", memory, NULL), 0);
+	store_close(s);
+}
+
 static void rm_rf(void)
 {
 	char cmd[160];
@@ -165,6 +179,11 @@ static void test_load_ranked_here(void **state)
 	assert_int_equal(report_data_load(dir, NULL, 0, "2030-01-02T03:04:05Z", &d, &err), 0);
 	assert_string_equal(d.time_iso, "2030-01-02T03:04:05Z");
 	assert_string_equal(d.run_status, "completed");
+	/* No meta rows (an older analyze): this machine, and the report says so. */
+	assert_false(d.machine_from_db);
+	assert_non_null(strstr(d.machine_cpu, " cores"));
+	assert_true(d.machine_memory[0] != '\0');
+	assert_string_equal(d.machine_gpus, "none (CPU only)");
 	assert_int_equal(d.n_models, 1);
 	m = &d.models[0];
 	assert_string_equal(m->name, "m");
@@ -204,7 +223,11 @@ static void test_load_ranking_from_db(void **state)
 
 	(void)state;
 	make_db(true);
+	set_machine("Measuring CPU, 64 cores", "512.0 GB");
 	assert_int_equal(report_data_load(dir, names, 1, NULL, &d, &err), 0);
+	assert_true(d.machine_from_db);
+	assert_string_equal(d.machine_cpu, "Measuring CPU, 64 cores");
+	assert_string_equal(d.machine_memory, "512.0 GB");
 	assert_true(d.models[0].ranking_from_db);
 	assert_string_equal(d.models[0].configs[0].name, "m_config_1");
 	assert_int_equal(d.models[0].configs[0].rank, 1);
@@ -237,6 +260,7 @@ static void test_write_stable(void **state)
 
 	(void)state;
 	make_db(true);
+	set_machine("Measuring CPU, 64 cores", "512.0 GB");
 	memset(&o, 0, sizeof(o));
 	o.time_iso = "2030-01-02T03:04:05Z";
 	assert_int_equal(report_write(dir, NULL, 0, &o, &err), 0);
@@ -251,6 +275,10 @@ static void test_write_stable(void **state)
 	assert_null(strstr(html1, "id=\"chart-power\""));
 	assert_non_null(strstr(html1, "id=\"chart-throughput\""));
 	assert_non_null(strstr(html1, "out of memory while loading"));
+	/* The machine that measured, as results.db records it: no fallback note. */
+	assert_non_null(strstr(html1, "Measuring CPU, 64 cores"));
+	assert_non_null(strstr(html1, "512.0 GB"));
+	assert_null(strstr(html1, "does not record the machine"));
 	assert_null(strstr(html1, "http://"));
 	assert_null(strstr(html1, "https://"));
 	assert_int_equal(report_write(dir, NULL, 0, &o, &err), 0);

@@ -2,7 +2,8 @@
  * Unit tests for store/: results.db's schema and version, runs, models,
  * variants found by configuration, measurements committed one by one and
  * found again for a resume (windows, GPUs and absent figures included),
- * the refusal to store a point twice, server-only rows and rankings.
+ * the refusal to store a point twice, server-only rows and rankings, and
+ * meta rows set and replaced.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -370,6 +371,37 @@ static void test_runs_server_only_rankings(void **state)
 	cleanup(path);
 }
 
+static void test_meta_set(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	struct it_error err = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(store_meta_set(s, "machine_cpu", "first", NULL), 0);
+	/* A second run replaces the row: one row per key, the latest value. */
+	assert_int_equal(store_meta_set(s, "machine_cpu", "Some CPU, 2 cores", NULL), 0);
+	assert_int_equal(store_meta_set(s, "schema_version", "2", &err), IT_ERR_INVALID);
+	assert_non_null(strstr(err.message, "schema_version"));
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), max(value) FROM meta "
+					    "WHERE key = 'machine_cpu'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "Some CPU, 2 cores");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	cleanup(path);
+}
+
 static void test_time_format(void **state)
 {
 	char buf[40];
@@ -388,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_measurement_round_trip),
 		cmocka_unit_test(test_failed_measurement_has_no_figures),
 		cmocka_unit_test(test_runs_server_only_rankings),
+		cmocka_unit_test(test_meta_set),
 		cmocka_unit_test(test_time_format),
 	};
 

@@ -5,8 +5,9 @@ The analysis has no file access to the server's repository: the default
 configuration is read from the server, and every variant is loaded as the
 original model with the `config` JSON override of the repository API. The
 known best must be found; the server's repository must stay untouched.
-Also: a remote server that does not answer, and one that does not accept
-loads, fail before anything is measured.
+results.db says the remote server's CPU and memory are not known. Also: a
+remote server that does not answer, and one that does not accept loads, fail
+before anything is measured.
 """
 
 import os
@@ -37,6 +38,16 @@ def run(c, infertune, scratch):
         mode = query(export, "SELECT server_mode, server_url FROM runs")[0]
         c.check(mode[0] == "remote" and str(http) in mode[1], "the run records the remote server",
                 mode)
+        # The remote server's CPU and memory are not known here: the meta rows say
+        # so and name the client instead of passing it off as the server.
+        meta = dict(query(export, "SELECT key, value FROM meta WHERE key LIKE 'machine_%'"))
+        cores = f"{os.sysconf('SC_NPROCESSORS_ONLN')} cores"
+        client = "; client running analyze: "
+        cpu, memory = meta.get("machine_cpu", ""), meta.get("machine_memory", "")
+        c.check(cpu.startswith(f"not known (remote server at {mode[1]}){client}")
+                and cpu.endswith(cores), "machine_cpu: the remote server is not known", cpu)
+        c.check(memory.startswith(f"not known (remote server){client}") and memory.endswith(" GB"),
+                "machine_memory: the remote server is not known", memory)
         cpu = query(export, """SELECT count(*) FROM measurements WHERE status = 'ok'
                                AND cpu_utilization_pct IS NOT NULL""")[0][0]
         c.check(cpu > 0, "the server's nv_cpu_* series were sampled in every window")

@@ -6,9 +6,11 @@ latency budget); then every PNG, SVG, PDF and HTML is checked: PNG header and
 size, SVG parses and names every configuration, PDF page count, the HTML
 tables hold the database's numbers, figures this machine does not measure
 (GPU, and power unless RAPL is readable) give the note instead of a chart,
-outputs are byte-stable, an interrupted run is reported, and bad flags exit 2.
+outputs are byte-stable, an interrupted run is reported, the machine is the
+one analyze recorded in results.db, and bad flags exit 2.
 """
 
+import html as htmllib
 import os
 import re
 import shutil
@@ -74,6 +76,19 @@ def check_model(c, export, model):
     gpu = rc.query(db, "SELECT count(*) FROM measurements WHERE gpu_used_memory_mb IS NOT NULL")[0][0]
     if gpu == 0:
         c.check("Server process memory" in html, f"{model}: memory chart labelled as server memory")
+
+    # The machine: the meta rows analyze wrote (this machine: the server was
+    # embedded), not the report's fallback with its note.
+    meta = dict(rc.query(db, "SELECT key, value FROM meta WHERE key LIKE 'machine_%'"))
+    cpu, memory = meta.get("machine_cpu", ""), meta.get("machine_memory", "")
+    c.check(cpu.endswith(f"{os.sysconf('SC_NPROCESSORS_ONLN')} cores"),
+            f"{model}: results.db records the CPU and its cores", cpu)
+    c.check(re.fullmatch(r"\d+\.\d GB", memory) is not None,
+            f"{model}: results.db records the memory", memory)
+    shown = htmllib.escape(cpu, quote=False).replace('"', "&quot;")
+    c.check(f"<dd>{shown}</dd>" in html and f"<dd>{memory}</dd>" in html,
+            f"{model}: the report shows the recorded machine")
+    c.check("does not record the machine" not in html, f"{model}: no fallback note")
 
     # The HTML: self-contained, the sentence, the numbers of the database.
     c.check(not re.search(r'(src|href)="(https?:)?//', html), f"{model}: HTML fetches nothing")
