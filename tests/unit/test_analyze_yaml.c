@@ -294,6 +294,27 @@ static void test_perf_settings_key(void **state)
 	perf_settings_release(&b);
 }
 
+static void test_perf_settings_http_client(void **state)
+{
+	struct perf_settings ps;
+	struct profile_options po;
+	struct it_error err = { 0 };
+
+	(void)state;
+	perf_settings_init(&ps);
+	assert_int_equal(ps.http_client, LOADGEN_HTTP_AUTO);
+	assert_int_equal(perf_settings_apply(&ps, "http-client", "libcurl", NULL), 0);
+	memset(&po, 0, sizeof(po));
+	perf_settings_to_profile(&ps, &po);
+	assert_int_equal(po.http_client, LOADGEN_HTTP_LIBCURL);
+	assert_int_equal(perf_settings_apply(&ps, "http-client", "h1", NULL), 0);
+	assert_int_equal(ps.http_client, LOADGEN_HTTP_H1);
+	assert_int_not_equal(perf_settings_apply(&ps, "http-client", "h2", &err), 0);
+	assert_non_null(strstr(err.message, "choose auto, h1 or libcurl"));
+	assert_int_equal(ps.http_client, LOADGEN_HTTP_H1);
+	perf_settings_release(&ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_errors_point_at_the_node),
 		cmocka_unit_test(test_command_line_values),
 		cmocka_unit_test(test_perf_settings_key),
+		cmocka_unit_test(test_perf_settings_http_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
