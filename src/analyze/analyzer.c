@@ -658,6 +658,7 @@ static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 			mc->threads[mc->n_threads++] = (int32_t)cpus;
 		mc->space.threads = mc->threads;
 		mc->space.n_threads = mc->n_threads;
+		mc->space.max_cpu_threads = (int32_t)cpus;
 	}
 
 	/* Every manual combination must build into a valid configuration. */

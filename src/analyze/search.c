@@ -1,7 +1,8 @@
 /*
  * The strategy registry and the search handle: it enforces the
  * next/feed alternation so that a strategy never sees two outcomes for one
- * point, or an outcome for a point it did not propose.
+ * point, or an outcome for a point it did not propose, and it keeps back
+ * the points that would oversubscribe the CPU (space.max_cpu_threads).
  */
 #include "analyze/search.h"
 
@@ -22,6 +23,7 @@ const struct search_ops *const search_registry[] = {
 
 struct search {
 	const struct search_ops *ops;
+	const struct search_space *space;
 	void *state;
 	bool awaiting;          /* a point was proposed and not fed yet */
 	bool done;
@@ -59,20 +61,47 @@ int search_new(const struct search_ops *ops, const struct search_space *space,
 		return rc;
 	s = xcalloc(1, sizeof(*s));
 	s->ops = ops;
+	s->space = space;
 	s->state = state;
 	*out = s;
 	return 0;
+}
+
+/*
+ * More intra-op threads in all instances than cores: on a CPU the instances
+ * then take the cores from each other, and such a configuration measures
+ * worse than one that fits (two ResNet-50 or BERT instances of two threads
+ * on two cores lose half their throughput as soon as both are busy).
+ */
+static bool oversubscribed(const struct search_space *sp,
+			   const struct search_point *p)
+{
+	int64_t inst;
+
+	if (!sp->max_cpu_threads || p->is_default || !p->threads)
+		return false;
+	inst = p->instance_count ? p->instance_count : sp->default_instances;
+	return inst * p->threads > sp->max_cpu_threads;
 }
 
 bool search_next(struct search *s, struct search_point *out)
 {
 	if (s->done || s->awaiting)
 		return false;
-	memset(out, 0, sizeof(*out));
-	out->manual = -1;
-	if (!s->ops->next(s->state, out)) {
-		s->done = true;
-		return false;
+	for (;;) {
+		struct search_outcome none;
+
+		memset(out, 0, sizeof(*out));
+		out->manual = -1;
+		if (!s->ops->next(s->state, out)) {
+			s->done = true;
+			return false;
+		}
+		if (!oversubscribed(s->space, out))
+			break;
+		/* Told as a configuration that gave nothing: strategies move on. */
+		memset(&none, 0, sizeof(none));
+		s->ops->feed(s->state, &none);
 	}
 	s->awaiting = true;
 	s->proposed++;

@@ -39,6 +39,8 @@ struct search_space {
 	bool user_instances_min, user_instances_max;
 	const int32_t *threads;         /* intra-op thread counts; n_threads 0: not a dimension */
 	size_t n_threads;
+	int32_t max_cpu_threads;        /* points whose instances x threads exceed it are
+					 * not proposed (oversubscribed cores); 0: no cap */
 	size_t n_manual;                /* manual: combinations of model_config_parameters */
 	const int32_t *manual_mbs;      /* manual: max_batch_size values (inner loop); may be 0 */
 	size_t n_manual_mbs;

@@ -198,6 +198,62 @@ static void test_brute_without_batching_and_threads(void **state)
 		assert_int_equal(t.pts[i].max_batch_size, 0);
 }
 
+static void test_brute_skips_oversubscribed(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	int32_t threads[] = { 1, 2 };
+	static struct trace t;
+
+	(void)state;
+	sp.batching = false;
+	sp.threads = threads;
+	sp.n_threads = 2;
+	sp.max_cpu_threads = 2;
+	drive(&search_brute, &sp, &o, &t, NULL);
+	/*
+	 * Two cores: the default, (1 instance, 1 thread), (1, 2), (2, 1); never
+	 * (2, 2), nor 3 instances of any thread count.
+	 */
+	assert_int_equal(t.n, 4);
+	for (size_t i = 1; i < t.n; i++)
+		assert_true(t.pts[i].instance_count * t.pts[i].threads <= 2);
+	assert_int_equal(t.pts[3].instance_count, 2);
+	assert_int_equal(t.pts[3].threads, 1);
+
+	/* With batching, a skipped group costs no max_batch_size step either. */
+	sp = space();
+	sp.threads = threads;
+	sp.n_threads = 2;
+	sp.max_cpu_threads = 2;
+	sp.max_instances = 2;
+	drive(&search_brute, &sp, &o, &t, NULL);
+	for (size_t i = 1; i < t.n; i++)
+		assert_false(t.pts[i].instance_count == 2 && t.pts[i].threads == 2);
+	assert_int_equal(t.pts[t.n - 1].instance_count, 2);
+	assert_int_equal(t.pts[t.n - 1].threads, 1);
+}
+
+static void test_quick_skips_oversubscribed(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	int32_t threads[] = { 1, 2, 4 };
+	static struct trace t;
+
+	(void)state;
+	sp.threads = threads;
+	sp.n_threads = 3;
+	sp.max_cpu_threads = 4;
+	drive(&search_quick, &sp, &o, &t, NULL);
+	assert_true(t.n > 1);
+	for (size_t i = 1; i < t.n; i++) {
+		int32_t inst = t.pts[i].instance_count ? t.pts[i].instance_count : 1;
+
+		assert_true(inst * t.pts[i].threads <= 4);
+	}
+}
+
 static void test_manual_cross_product(void **state)
 {
 	struct search_space sp = space();
@@ -363,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_brute_stops_at_failure),
 		cmocka_unit_test(test_brute_plateau),
 		cmocka_unit_test(test_brute_without_batching_and_threads),
+		cmocka_unit_test(test_brute_skips_oversubscribed),
+		cmocka_unit_test(test_quick_skips_oversubscribed),
 		cmocka_unit_test(test_manual_cross_product),
 		cmocka_unit_test(test_quick_finds_the_optimum),
 		cmocka_unit_test(test_quick_is_deterministic),
