@@ -534,11 +534,7 @@ int perf_settings_apply(struct perf_settings *ps, const char *key,
 			goto bad_ms;
 		ps->measurement_interval_ms = u;
 	} else if (!strcmp(key, "measurement-mode")) {
-		if (!strcmp(value, "time_windows"))
-			ps->window_mode = PROFILE_TIME_WINDOWS;
-		else if (!strcmp(value, "count_windows"))
-			ps->window_mode = PROFILE_COUNT_WINDOWS;
-		else
+		if (!profile_window_mode_parse(value, &ps->window_mode))
 			return it_error_set(err, IT_ERR_INVALID,
 					    "perf_analyzer flag %s: '%s': choose time_windows or count_windows",
 					    key, value);
@@ -608,11 +604,7 @@ int perf_settings_apply(struct perf_settings *ps, const char *key,
 			goto bad_count;
 		ps->seed = u;
 	} else if (!strcmp(key, "request-distribution")) {
-		if (!strcmp(value, "constant"))
-			ps->distribution = PROFILE_CONSTANT;
-		else if (!strcmp(value, "poisson"))
-			ps->distribution = PROFILE_POISSON;
-		else
+		if (!profile_distribution_parse(value, &ps->distribution))
 			return it_error_set(err, IT_ERR_INVALID,
 					    "perf_analyzer flag %s: '%s': choose constant or poisson",
 					    key, value);
@@ -631,11 +623,7 @@ int perf_settings_apply(struct perf_settings *ps, const char *key,
 		   !strcmp(key, "output-tensor-format")) {
 		bool json;
 
-		if (!strcmp(value, "json"))
-			json = true;
-		else if (!strcmp(value, "binary"))
-			json = false;
-		else
+		if (!profile_tensor_format_parse(value, &json))
 			return it_error_set(err, IT_ERR_INVALID,
 					    "perf_analyzer flag %s: '%s': choose binary or json",
 					    key, value);

@@ -296,11 +296,7 @@ static int parse_args(int argc, char **argv, struct cli *a)
 			break;
 		}
 		case OPT_DISTRIBUTION:
-			if (!strcmp(optarg, "constant"))
-				a->o.distribution = PROFILE_CONSTANT;
-			else if (!strcmp(optarg, "poisson"))
-				a->o.distribution = PROFILE_POISSON;
-			else
+			if (!profile_distribution_parse(optarg, &a->o.distribution))
 				return usage_error("%s '%s': choose 'constant' or 'poisson'",
 						   flag, optarg);
 			break;
@@ -308,11 +304,7 @@ static int parse_args(int argc, char **argv, struct cli *a)
 			a->o.request_intervals_file = optarg;
 			break;
 		case OPT_MEASUREMENT_MODE:
-			if (!strcmp(optarg, "time_windows"))
-				a->o.window_mode = PROFILE_TIME_WINDOWS;
-			else if (!strcmp(optarg, "count_windows"))
-				a->o.window_mode = PROFILE_COUNT_WINDOWS;
-			else
+			if (!profile_window_mode_parse(optarg, &a->o.window_mode))
 				return usage_error("%s '%s': choose 'time_windows' or 'count_windows'",
 						   flag, optarg);
 			break;
@@ -402,11 +394,7 @@ static int parse_args(int argc, char **argv, struct cli *a)
 		case OPT_OUTPUT_FORMAT: {
 			bool json;
 
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (!strcmp(optarg, "binary"))
-				json = false;
-			else
+			if (!profile_tensor_format_parse(optarg, &json))
 				return usage_error("%s '%s': choose 'binary' or 'json'", flag,
 						   optarg);
 			if (c == OPT_INPUT_FORMAT)

@@ -810,6 +810,22 @@ static size_t inflight_cap(void)
 	return (size_t)(rl.rlim_cur - 128);
 }
 
+/* "host:port" without a scheme is http, as for -u. */
+static bool plain_http(const char *url)
+{
+	return !strstr(url, "://") || !strncasecmp(url, "http://", 7);
+}
+
+int loadgen_http_client_check(const char *url, enum loadgen_http_client client,
+			      struct it_error *err)
+{
+	if (client == LOADGEN_HTTP_H1 && !plain_http(url))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--http-client h1 speaks plain http:// only, not '%s'; use --http-client libcurl (or auto)",
+				    url);
+	return 0;
+}
+
 /*
  * The fast path frames HTTP/1.1 itself over plain TCP; anything else (https,
  * or a user who asks for it) goes through libcurl's own HTTP.
@@ -817,23 +833,16 @@ static size_t inflight_cap(void)
 static int pick_transport(const struct loadgen_options *opts,
 			  const struct lg_transport **out, struct it_error *err)
 {
-	bool plain = !strncasecmp(opts->infer_url, "http://", 7);
+	int rc = loadgen_http_client_check(opts->infer_url, opts->http_client, err);
 
-	switch (opts->http_client) {
-	case LOADGEN_HTTP_LIBCURL:
+	if (rc)
+		return rc;
+	if (opts->http_client == LOADGEN_HTTP_LIBCURL)
 		*out = &lg_transport_curl;
-		return 0;
-	case LOADGEN_HTTP_H1:
-		if (!plain)
-			return it_error_set(err, IT_ERR_UNSUPPORTED,
-					    "the h1 HTTP client speaks plain http:// only, not '%s'; use the libcurl client",
-					    opts->infer_url);
+	else if (opts->http_client == LOADGEN_HTTP_H1 || plain_http(opts->infer_url))
 		*out = &lg_transport_h1;
-		return 0;
-	case LOADGEN_HTTP_AUTO:
-		break;
-	}
-	*out = plain ? &lg_transport_h1 : &lg_transport_curl;
+	else
+		*out = &lg_transport_curl;
 	return 0;
 }
 

@@ -40,6 +40,14 @@ enum loadgen_http_client {
 /** "auto", "h1" or "libcurl" to *out; false (nothing written) for any other name. */
 bool loadgen_http_client_parse(const char *name, enum loadgen_http_client *out);
 
+/**
+ * Whether `client` can carry requests to url ("host:port" without a scheme
+ * counts as http://): h1 speaks plain http only. IT_ERR_INVALID with a
+ * message naming the flag otherwise.
+ */
+int loadgen_http_client_check(const char *url, enum loadgen_http_client client,
+			      struct it_error *err);
+
 /** How the engine is built. Plain value struct. */
 struct loadgen_options {
 	const char *infer_url;          /* full URL of the infer endpoint */

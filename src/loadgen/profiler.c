@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +163,39 @@ const struct request_set *profiler_requests(const struct profiler *p)
 	return p->requests;
 }
 
+bool profile_window_mode_parse(const char *name, enum profile_window_mode *out)
+{
+	if (!strcmp(name, "time_windows"))
+		*out = PROFILE_TIME_WINDOWS;
+	else if (!strcmp(name, "count_windows"))
+		*out = PROFILE_COUNT_WINDOWS;
+	else
+		return false;
+	return true;
+}
+
+bool profile_distribution_parse(const char *name, enum profile_distribution *out)
+{
+	if (!strcmp(name, "constant"))
+		*out = PROFILE_CONSTANT;
+	else if (!strcmp(name, "poisson"))
+		*out = PROFILE_POISSON;
+	else
+		return false;
+	return true;
+}
+
+bool profile_tensor_format_parse(const char *name, bool *json)
+{
+	if (!strcmp(name, "json"))
+		*json = true;
+	else if (!strcmp(name, "binary"))
+		*json = false;
+	else
+		return false;
+	return true;
+}
+
 const char *profiler_http_client(const struct profiler *p)
 {
 	return loadgen_http_client(p->lg);
@@ -176,11 +208,12 @@ static int check_options(const struct profile_options *o, struct it_error *err)
 				    "no model given (-m NAME)");
 	if (o->batch_size < 1)
 		return it_error_set(err, IT_ERR_INVALID, "-b (batch size) must be > 0");
-	if (o->http_client == LOADGEN_HTTP_H1 && o->url && strstr(o->url, "://") &&
-	    strncasecmp(o->url, "http://", 7))
-		return it_error_set(err, IT_ERR_INVALID,
-				    "--http-client h1 speaks plain http:// only, not '%s'; use --http-client libcurl (or auto)",
-				    o->url);
+	if (o->url) {
+		int rc = loadgen_http_client_check(o->url, o->http_client, err);
+
+		if (rc)
+			return rc;
+	}
 	if (o->measurement_interval_ms < 1)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "--measurement-interval (-p) must be > 0 msec");

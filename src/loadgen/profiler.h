@@ -46,6 +46,18 @@ enum profile_distribution {
 	PROFILE_POISSON,
 };
 
+/*
+ * perf_analyzer's value names, read in one place for `profile`'s flags and
+ * analyze's perf_analyzer flags: each writes *out and returns true, or
+ * returns false (nothing written) for any other name.
+ */
+/** "time_windows" or "count_windows" (--measurement-mode). */
+bool profile_window_mode_parse(const char *name, enum profile_window_mode *out);
+/** "constant" or "poisson" (--request-distribution). */
+bool profile_distribution_parse(const char *name, enum profile_distribution *out);
+/** "binary" (*json false) or "json" (--input/output-tensor-format). */
+bool profile_tensor_format_parse(const char *name, bool *json);
+
 struct profile_level;
 struct profile_window;
 

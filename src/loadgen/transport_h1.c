@@ -32,6 +32,7 @@
 #include "loadgen/requests.h"
 #include "loadgen/transport.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -76,7 +77,6 @@ struct h1_engine {
 	char **req;
 	size_t *req_len;
 	size_t n;
-	long timeout_ms;
 };
 
 static int h1_engine_init(struct loadgen *lg, struct it_error *err)
@@ -85,13 +85,14 @@ static int h1_engine_init(struct loadgen *lg, struct it_error *err)
 	struct h1_engine *he = xcalloc(1, sizeof(*he));
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-	char host_port[512], target[2048];
+	struct strbuf host_port, target;
 	char lines[2][LG_HEADER_LINE_MAX];
 	const char *headers[2] = { lines[0], lines[1] };
 	int rc = 0;
 
 	lg->tp_engine = he;
-	he->timeout_ms = lg->opts.request_timeout_ms;
+	strbuf_init(&host_port, 0);
+	strbuf_init(&target, 0);
 	if (!u || curl_url_set(u, CURLUPART_URL, lg->opts.infer_url, 0) ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ||
@@ -102,22 +103,26 @@ static int h1_engine_init(struct loadgen *lg, struct it_error *err)
 	}
 	curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	/* Host carries the port only when it is not the default (RFC 9110 7.2). */
-	if (!strcmp(port, "80"))
-		snprintf(host_port, sizeof(host_port), "%s", host);
-	else
-		snprintf(host_port, sizeof(host_port), "%s:%s", host, port);
-	snprintf(target, sizeof(target), "%s%s%s", path, query ? "?" : "",
-		 query ? query : "");
+	if (strbuf_addf(&host_port, "%s%s%s", host, strcmp(port, "80") ? ":" : "",
+			strcmp(port, "80") ? port : "") ||
+	    strbuf_addf(&target, "%s%s%s", path, query ? "?" : "",
+			query ? query : "")) {
+		rc = it_error_set(err, IT_ERR_LIMIT, "the URL '%.200s...' is too long",
+				  lg->opts.infer_url);
+		goto out;
+	}
 	he->n = rs->n_bodies;
 	he->req = xcalloc(he->n, sizeof(*he->req));
 	he->req_len = xcalloc(he->n, sizeof(*he->req_len));
 	for (size_t b = 0; b < he->n; b++) {
 		lg_request_header_lines(lg, b, lines);
-		he->req[b] = h1_request_build(host_port, target, headers, 2,
+		he->req[b] = h1_request_build(host_port.buf, target.buf, headers, 2,
 					      rs->bodies[b].data,
 					      rs->bodies[b].len, &he->req_len[b]);
 	}
 out:
+	strbuf_release(&host_port);
+	strbuf_release(&target);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
