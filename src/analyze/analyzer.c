@@ -179,80 +179,6 @@ static void emit_event(struct analyzer *a, struct analyze_event *ev)
 	a->cfg->on_event(a->cfg->ctx, ev);
 }
 
-static int mkdir_p(const char *path, struct it_error *err)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; ; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			rc = it_error_set(err, IT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (!rc && !fs_is_dir(path))
-		rc = it_error_set(err, IT_ERR_IO, "%s exists and is not a folder", path);
-	free(p);
-	return rc;
-}
-
-/* Removes a tree without following symbolic links. */
-static int rm_rf(const char *path, struct it_error *err)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	int rc = 0;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : it_error_set(err, IT_ERR_IO, "%s: %s", path,
-							   strerror(errno));
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path))
-			return it_error_set(err, IT_ERR_IO, "cannot remove %s: %s", path,
-					    strerror(errno));
-		return 0;
-	}
-	d = opendir(path);
-	if (!d)
-		return it_error_set(err, IT_ERR_IO, "%s: %s", path, strerror(errno));
-	while (!rc && (e = readdir(d))) {
-		char *child;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		child = fs_join(path, e->d_name);
-		rc = rm_rf(child, err);
-		free(child);
-	}
-	closedir(d);
-	if (!rc && rmdir(path))
-		rc = it_error_set(err, IT_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
-	return rc;
-}
-
-static bool dir_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	bool empty = true;
-
-	if (!d)
-		return true;
-	while (empty && (e = readdir(d)))
-		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-	closedir(d);
-	return empty;
-}
-
 static char *absolute(const char *path)
 {
 	char *real = realpath(path, NULL);
@@ -713,7 +639,7 @@ int analyzer_new(const struct analyzer_config *cfg, struct analyzer **out,
 		goto fail;
 
 	/* The export folder and results.db. */
-	rc = mkdir_p(o->export_path ? o->export_path : ".", err);
+	rc = fs_mkdir_p(o->export_path ? o->export_path : ".", err);
 	if (rc)
 		goto fail;
 	a->export_path = absolute(o->export_path ? o->export_path : ".");
@@ -754,25 +680,25 @@ int analyzer_new(const struct analyzer_config *cfg, struct analyzer **out,
 		if (rc)
 			goto fail;
 	}
-	rc = mkdir_p(a->results_dir, err);
+	rc = fs_mkdir_p(a->results_dir, err);
 	if (rc)
 		goto fail;
 
 	/* The output model repository (Model Analyzer refuses an existing one). */
 	a->out_repo = o->output_model_repository ? absolute(o->output_model_repository) :
 		      fs_join(a->export_path, "output_model_repository");
-	if (fs_is_dir(a->out_repo) && !dir_empty(a->out_repo) && !a->resumed) {
+	if (fs_is_dir(a->out_repo) && !fs_dir_is_empty(a->out_repo) && !a->resumed) {
 		if (!o->override_output_repository) {
 			rc = it_error_set(err, IT_ERR_INVALID,
 					  "the output model repository %s already exists; remove it, give --override-output-model-repository, or another --output-model-repository-path",
 					  a->out_repo);
 			goto fail;
 		}
-		rc = rm_rf(a->out_repo, err);
+		rc = fs_rm_rf(a->out_repo, err);
 		if (rc)
 			goto fail;
 	}
-	rc = mkdir_p(a->out_repo, err);
+	rc = fs_mkdir_p(a->out_repo, err);
 	if (rc)
 		goto fail;
 
@@ -895,7 +821,7 @@ static int write_variant_dir(struct analyzer *a, const struct model_ctx *mc,
 	char *path = NULL;
 	int rc;
 
-	rc = mkdir_p(dir, err);
+	rc = fs_mkdir_p(dir, err);
 	if (rc)
 		goto out;
 	path = fs_join(dir, "config.pbtxt");

@@ -139,17 +139,9 @@ static int write_best(const struct outputs_config *oc, const char *model,
 		strbuf_addf(&dir, "%s/%s", oc->best_dir, model);
 	else
 		strbuf_addf(&dir, "%s/best/%s", oc->export_path, model);
-	for (char *p = dir.buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(dir.buf, 0755);
-		*p = '/';
-	}
-	if (mkdir(dir.buf, 0755) && errno != EEXIST) {
-		rc = it_error_set(err, IT_ERR_IO, "cannot create %s: %s", dir.buf, strerror(errno));
+	rc = fs_mkdir_p(dir.buf, err);
+	if (rc)
 		goto out;
-	}
 	cfg = model_config_parse(v->config_pbtxt, strlen(v->config_pbtxt), v->name, err);
 	if (!cfg) {
 		rc = IT_ERR_INTERNAL;

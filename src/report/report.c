@@ -469,14 +469,6 @@ size_t report_charts_drawn(const struct report_charts *cs)
 
 /* ---- files ---- */
 
-static int make_dir(const char *path, struct it_error *err)
-{
-	if (mkdir(path, 0777) && errno != EEXIST)
-		return it_error_set(err, IT_ERR_IO, "%s: cannot create: %s", path,
-				    strerror(errno));
-	return 0;
-}
-
 char *report_html_path(const char *export_path, const char *model)
 {
 	struct strbuf sb;
@@ -497,16 +489,8 @@ static int write_model(const struct report_data *d, const struct report_model *m
 	strbuf_init(&path, 0);
 	strbuf_init(&buf, 0);
 	report_charts_build(m, &cs);
-	strbuf_addf(&path, "%s/reports", d->export_path);
-	rc = make_dir(path.buf, err);
-	if (rc)
-		goto out;
-	strbuf_addf(&path, "/%s", m->name);
-	rc = make_dir(path.buf, err);
-	if (rc)
-		goto out;
-	strbuf_adds(&path, "/charts");
-	rc = make_dir(path.buf, err);
+	strbuf_addf(&path, "%s/reports/%s/charts", d->export_path, m->name);
+	rc = fs_mkdir_p(path.buf, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < cs.n; i++) {

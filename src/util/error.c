@@ -22,18 +22,30 @@ static void set_file(struct it_error *err, const char *file)
 	err->file[n] = '\0';
 }
 
+int it_error_setv(struct it_error *err, int code, const char *fmt, va_list ap)
+{
+	return it_error_atv(err, code, NULL, 0, 0, fmt, ap);
+}
+
+int it_error_atv(struct it_error *err, int code, const char *file, int line,
+		 int col, const char *fmt, va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	set_file(err, file);
+	err->line = line;
+	err->col = col;
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	return code;
+}
+
 int it_error_set(struct it_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return code;
-	err->code = code;
-	err->file[0] = '\0';
-	err->line = 0;
-	err->col = 0;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	code = it_error_setv(err, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -43,14 +55,8 @@ int it_error_at(struct it_error *err, int code, const char *file, int line,
 {
 	va_list ap;
 
-	if (!err)
-		return code;
-	err->code = code;
-	set_file(err, file);
-	err->line = line;
-	err->col = col;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	code = it_error_atv(err, code, file, line, col, fmt, ap);
 	va_end(ap);
 	return code;
 }

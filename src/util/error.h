@@ -6,6 +6,7 @@
 #ifndef INFERTUNE_UTIL_ERROR_H
 #define INFERTUNE_UTIL_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum it_code {
@@ -40,6 +41,18 @@ struct it_error {
 /** Fills `err` (if not NULL) with a position-less message; returns `code`. */
 int it_error_set(struct it_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/**
+ * it_error_set() with a va_list, for modules that wrap it in a reporter of
+ * their own (a parser that adds its position, a logger that also records).
+ */
+int it_error_setv(struct it_error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/** it_error_at() with a va_list. */
+int it_error_atv(struct it_error *err, int code, const char *file, int line,
+		 int col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
 
 /**
  * Fills `err` (if not NULL) with a message at file:line:col; `file` may be

@@ -3,6 +3,7 @@
  */
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,4 +149,89 @@ char *fs_join(const char *a, const char *b)
 	memcpy(s + la + sep, b, lb);
 	s[la + sep + lb] = '\0';
 	return s;
+}
+
+int fs_mkdir_p(const char *path, struct it_error *err)
+{
+	char *p = NULL;
+	int rc = 0;
+
+	if (!*path)
+		return it_error_set(err, IT_ERR_INVALID, "cannot create a folder with an empty name");
+	p = xstrdup(path);
+	/* Each prefix that ends at a '/' (and the whole path), parents first. */
+	for (char *s = p + 1; ; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) && errno != EEXIST) {
+			rc = it_error_set(err, IT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
+			goto out;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (!fs_is_dir(path))
+		rc = it_error_set(err, IT_ERR_IO, "%s exists and is not a folder", path);
+out:
+	free(p);
+	return rc;
+}
+
+int fs_rm_rf(const char *path, struct it_error *err)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d = NULL;
+	int rc = 0;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : it_error_set(err, IT_ERR_IO, "%s: %s", path,
+							   strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path))
+			return it_error_set(err, IT_ERR_IO, "cannot remove %s: %s", path,
+					    strerror(errno));
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return it_error_set(err, IT_ERR_IO, "%s: %s", path, strerror(errno));
+	while (!rc) {
+		char *child;
+
+		e = readdir(d);
+		if (!e)
+			break;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		child = fs_join(path, e->d_name);
+		rc = fs_rm_rf(child, err);
+		free(child);
+	}
+	closedir(d);
+	if (!rc && rmdir(path))
+		rc = it_error_set(err, IT_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+	return rc;
+}
+
+bool fs_dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return true;
+	while (empty) {
+		e = readdir(d);
+		if (!e)
+			break;
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	}
+	closedir(d);
+	return empty;
 }

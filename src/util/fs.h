@@ -33,4 +33,22 @@ bool fs_is_file(const char *path);
 /** Joins a and b with one '/'; caller frees. */
 char *fs_join(const char *a, const char *b);
 
+/**
+ * Creates path and every missing parent (mode 0777 less the umask), as
+ * `mkdir -p` does. IT_ERR_IO names the component that could not be created,
+ * or path when it exists and is not a folder.
+ */
+int fs_mkdir_p(const char *path, struct it_error *err);
+
+/**
+ * Removes path and, for a folder, everything below it, as `rm -rf` does,
+ * without following symbolic links (a link is removed, not its target).
+ * A path that does not exist is not an error. IT_ERR_IO names what could
+ * not be removed; what was removed before that stays removed.
+ */
+int fs_rm_rf(const char *path, struct it_error *err);
+
+/** True when path is a folder with no entries, or does not exist. */
+bool fs_dir_is_empty(const char *path);
+
 #endif

@@ -136,6 +136,97 @@ static void test_fs_roundtrip_and_limits(void **state)
 	rmdir(dir);
 }
 
+static void test_fs_mkdir_rm_tree(void **state)
+{
+	struct it_error err = { 0 };
+	char dir[] = "/tmp/infertune-test-XXXXXX";
+	char *deep, *file, *link_path, *outside;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	deep = fs_join(dir, "a/b//c/");
+	file = fs_join(dir, "a/b/f.txt");
+	link_path = fs_join(dir, "a/link");
+	outside = fs_join(dir, "kept");
+	assert_true(fs_dir_is_empty(dir));
+	assert_int_equal(fs_mkdir_p(deep, &err), 0);
+	assert_true(fs_is_dir(deep));
+	/* Again: existing folders are fine. */
+	assert_int_equal(fs_mkdir_p(deep, &err), 0);
+	assert_false(fs_dir_is_empty(dir));
+	assert_true(fs_dir_is_empty(deep));
+	assert_int_equal(fs_write_file_atomic(file, "x", 1, &err), 0);
+	/* A file in the way is named. */
+	{
+		char *below = fs_join(file, "d");
+
+		assert_int_equal(fs_mkdir_p(below, &err), IT_ERR_IO);
+		assert_non_null(strstr(err.message, file));
+		free(below);
+	}
+	assert_int_equal(fs_mkdir_p(file, &err), IT_ERR_IO);
+	assert_non_null(strstr(err.message, "not a folder"));
+	assert_int_equal(fs_mkdir_p("", &err), IT_ERR_INVALID);
+	/* rm -rf removes a link, not what it points to. */
+	assert_int_equal(fs_mkdir_p(outside, &err), 0);
+	assert_int_equal(symlink(outside, link_path), 0);
+	{
+		char *a = fs_join(dir, "a");
+
+		assert_int_equal(fs_rm_rf(a, &err), 0);
+		assert_false(fs_is_dir(a));
+		assert_int_equal(fs_rm_rf(a, &err), 0); /* gone already */
+		free(a);
+	}
+	assert_true(fs_is_dir(outside));
+	assert_true(fs_dir_is_empty(deep)); /* does not exist any more */
+	assert_int_equal(fs_rm_rf(dir, &err), 0);
+	assert_false(fs_is_dir(dir));
+	free(deep);
+	free(file);
+	free(link_path);
+	free(outside);
+}
+
+static int setv_wrapper(struct it_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = it_error_setv(err, IT_ERR_PARSE, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int atv_wrapper(struct it_error *err, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = it_error_atv(err, IT_ERR_INVALID, "x.pbtxt", line, 2, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void test_error_va_list_forms(void **state)
+{
+	struct it_error err = { 0 };
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(atv_wrapper(&err, 4, "bad %s", "field"), IT_ERR_INVALID);
+	assert_string_equal(it_error_format(&err, buf, sizeof(buf)), "x.pbtxt:4:2: bad field");
+	/* The position-less form clears the position a previous error left. */
+	assert_int_equal(setv_wrapper(&err, "n=%d", 3), IT_ERR_PARSE);
+	assert_int_equal(err.code, IT_ERR_PARSE);
+	assert_int_equal(err.line, 0);
+	assert_string_equal(err.file, "");
+	assert_string_equal(it_error_format(&err, buf, sizeof(buf)), "n=3");
+	assert_int_equal(setv_wrapper(NULL, "x"), IT_ERR_PARSE);
+}
+
 static void test_fs_join(void **state)
 {
 	char *s;
@@ -179,6 +270,8 @@ int main(void)
 		cmocka_unit_test(test_strbuf_grows_and_caps),
 		cmocka_unit_test(test_strbuf_binary),
 		cmocka_unit_test(test_fs_roundtrip_and_limits),
+		cmocka_unit_test(test_fs_mkdir_rm_tree),
+		cmocka_unit_test(test_error_va_list_forms),
 		cmocka_unit_test(test_fs_join),
 		cmocka_unit_test(test_xgrow),
 	};
