@@ -116,3 +116,22 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	return rc;
 }
+
+int strbuf_add_xml_escaped(struct strbuf *sb, const char *s)
+{
+	size_t start = sb->len;
+	int rc = 0;
+
+	for (; s && *s && !rc; s++) {
+		switch (*s) {
+		case '<': rc = strbuf_adds(sb, "&lt;"); break;
+		case '>': rc = strbuf_adds(sb, "&gt;"); break;
+		case '&': rc = strbuf_adds(sb, "&amp;"); break;
+		case '"': rc = strbuf_adds(sb, "&quot;"); break;
+		default: rc = strbuf_addch(sb, *s); break;
+		}
+	}
+	if (rc)
+		strbuf_setlen(sb, start);
+	return rc;
+}

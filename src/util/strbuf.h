@@ -45,4 +45,12 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 /** va_list form of strbuf_addf. */
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 
+/**
+ * Appends the C string s escaped for XML/HTML text and attribute values
+ * (double-quoted): & < > " become &amp; &lt; &gt; &quot;; every other byte,
+ * the single quote included, is copied as it is. NULL appends nothing.
+ * 0 or IT_ERR_LIMIT (then sb is unchanged).
+ */
+int strbuf_add_xml_escaped(struct strbuf *sb, const char *s);
+
 #endif
