@@ -439,13 +439,12 @@ __attribute__((format(printf, 5, 6)))
 static int norm_error(const struct norm *c, int code, int line, int col,
 		      const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_atv(c->err, code, c->filename, line, col, fmt, ap);
 	va_end(ap);
-	return it_error_at(c->err, code, c->filename, line, col, "%s", msg);
+	return code;
 }
 
 /* Position of a node's value, or of its name when it has none (messages, JSON). */
@@ -1299,13 +1298,14 @@ struct jctx {
 __attribute__((format(printf, 3, 4)))
 static int json_error(struct jctx *c, int code, const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_setv(c->err, code, fmt, ap);
 	va_end(ap);
-	return it_error_set(c->err, code, "%s: %s", c->path.buf, msg);
+	/* "path: message", cut at the message buffer's end as one format would. */
+	it_error_prefix(c->err, "%s", c->path.buf);
+	return code;
 }
 
 /* "string \"abc\"", "number 1.5", "an object", "null", ... */
