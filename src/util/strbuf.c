@@ -1,5 +1,6 @@
 /*
- * Growable capped byte buffer.
+ * Growable capped byte buffer, and the XML escaping every writer of HTML or
+ * SVG appends through.
  */
 #include "util/strbuf.h"
 

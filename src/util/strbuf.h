@@ -1,7 +1,7 @@
 /*
  * A growable byte buffer with a size cap (git's strbuf shape, curl's dynbuf
  * cap). The buffer is always NUL-terminated so it can be used as a C string.
- * Depends on util/xalloc only.
+ * XML/HTML escaping appends through it too. Depends on util/xalloc only.
  */
 #ifndef INFERTUNE_UTIL_STRBUF_H
 #define INFERTUNE_UTIL_STRBUF_H
