@@ -15,6 +15,7 @@
 #include "loadgen/schedule.h"
 #include "loadgen/target.h"
 #include "model/datatype.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -492,14 +493,20 @@ static int file_tensor(struct builder *b, size_t step, size_t i, json_t *val,
 		goto out;
 	}
 	if (b64) {
+		struct strbuf raw;
+		size_t text_len = json_is_string(b64) ? json_string_length(b64) : 0;
+
+		/* Capped at the text's length, which the bytes never exceed. */
+		strbuf_init(&raw, text_len + 1);
 		if (!json_is_string(b64) ||
-		    !base64_decode(json_string_value(b64), json_string_length(b64),
-				   &t->bytes, &t->len)) {
+		    base64_decode(&raw, json_string_value(b64), text_len, 0)) {
+			strbuf_release(&raw);
 			rc = it_error_set(b->err, IT_ERR_INVALID,
 					  "%s: step %zu, input '%s': \"b64\" is not base64",
 					  b->o->data_file, step, in->name);
 			goto out;
 		}
+		t->bytes = (unsigned char *)strbuf_detach(&raw, &t->len);
 		es = datatype_size_bytes(in->datatype);
 		if (in->datatype != DATATYPE_STRING && t->len != count * es) {
 			rc = it_error_set(b->err, IT_ERR_INVALID,
@@ -933,54 +940,4 @@ out:
 	free(b.dims);
 	free(b.n_dims);
 	return rc;
-}
-
-bool base64_decode(const char *text, size_t len, unsigned char **out,
-		   size_t *out_len)
-{
-	unsigned char *buf;
-	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t pad = 0;
-
-	while (len && text[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if ((len + pad) % 4 && pad)
-		return false;
-	buf = xmalloc(len * 3 / 4 + 3);
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-		int v;
-
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else {
-			free(buf);
-			return false;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (bits >= 6) {
-		free(buf);
-		return false;
-	}
-	*out = buf;
-	*out_len = n;
-	return true;
 }

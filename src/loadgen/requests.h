@@ -92,11 +92,4 @@ int request_set_build(const struct target_model *m,
 /** Frees s; NULL is a no-op. */
 void request_set_free(struct request_set *s);
 
-/**
- * Decodes standard base64 (with or without padding; whitespace is not
- * allowed). Returns false for invalid input. *out is caller-owned.
- */
-bool base64_decode(const char *text, size_t len, unsigned char **out,
-		   size_t *out_len);
-
 #endif

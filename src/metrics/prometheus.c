@@ -41,14 +41,14 @@ static int fail(struct parser *ps, const char *at, const char *fmt, ...)
 static int fail(struct parser *ps, const char *at, const char *fmt, ...)
 {
 	int col = (int)(at - ps->line_start) + 1;
-	char msg[IT_ERROR_MESSAGE_MAX];
+	int rc;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = it_error_atv(ps->err, IT_ERR_PARSE, ps->source, ps->line, col,
+			  fmt, ap);
 	va_end(ap);
-	return it_error_at(ps->err, IT_ERR_PARSE, ps->source, ps->line, col,
-			   "%s", msg);
+	return rc;
 }
 
 static bool is_name_start(char c)

@@ -17,8 +17,10 @@
 #include <strings.h>
 
 #include "pbtxt/pbtxt.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -387,55 +389,6 @@ static enum pbtxt_kind real_kind(const char *text)
 							       : PBTXT_NUMBER;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = utf8_seq_len(p + i, n - i);
-
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* Appends value as a short double-quoted literal for error messages. */
 static void quote_short(struct strbuf *sb, const char *s, size_t n)
 {
@@ -474,80 +427,6 @@ static const char *type_name(enum pb_type t)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Base64 (bytes fields in JSON)                                           */
-/* ---------------------------------------------------------------------- */
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_encode(struct strbuf *out, const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	for (; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-
-		strbuf_addch(out, b64_alphabet[(v >> 18) & 63]);
-		strbuf_addch(out, b64_alphabet[(v >> 12) & 63]);
-		strbuf_addch(out, b64_alphabet[(v >> 6) & 63]);
-		strbuf_addch(out, b64_alphabet[v & 63]);
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)s[i] << 16;
-
-		strbuf_addch(out, b64_alphabet[(v >> 18) & 63]);
-		strbuf_addch(out, b64_alphabet[(v >> 12) & 63]);
-		strbuf_adds(out, "==");
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-
-		strbuf_addch(out, b64_alphabet[(v >> 18) & 63]);
-		strbuf_addch(out, b64_alphabet[(v >> 12) & 63]);
-		strbuf_addch(out, b64_alphabet[(v >> 6) & 63]);
-		strbuf_addch(out, '=');
-	}
-}
-
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (is_digit(c))
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Standard or URL-safe alphabet, padding optional (as protobuf's JSON parser). */
-static int base64_decode(struct strbuf *out, const char *s, size_t n)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i = 0;
-
-	while (n && s[n - 1] == '=')
-		n--;
-	for (; i < n; i++) {
-		int v = base64_value(s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			strbuf_addch(out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	return bits >= 6 ? -1 : 0; /* one stray character cannot encode a byte */
-}
-
-/* ---------------------------------------------------------------------- */
 /* Normalisation                                                           */
 /* ---------------------------------------------------------------------- */
 
@@ -560,13 +439,12 @@ __attribute__((format(printf, 5, 6)))
 static int norm_error(const struct norm *c, int code, int line, int col,
 		      const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_atv(c->err, code, c->filename, line, col, fmt, ap);
 	va_end(ap);
-	return it_error_at(c->err, code, c->filename, line, col, "%s", msg);
+	return code;
 }
 
 /* Position of a node's value, or of its name when it has none (messages, JSON). */
@@ -756,7 +634,7 @@ static int normalize_scalar(const struct norm *c, struct pbtxt_node *n,
 	case PB_BYTES:
 		if (n->kind != PBTXT_STRING)
 			return expect_error(c, n, f, m, "a quoted string");
-		if (f->type == PB_STRING && !utf8_valid(n->value, n->value_len)) {
+		if (f->type == PB_STRING && !utf8_valid(n->value, n->value_len, NULL)) {
 			int line, col;
 
 			value_pos(n, &line, &col);
@@ -1153,7 +1031,7 @@ static json_t *json_text(const char *s, size_t n)
 		return j;
 	strbuf_init(&sb, 0);
 	while (i < n) {
-		size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+		size_t k = utf8_seq_len(s + i, n - i);
 
 		if (k) {
 			strbuf_add(&sb, s + i, k);
@@ -1225,7 +1103,7 @@ static json_t *scalar_json(const struct pbtxt_node *n, const struct pb_field *f,
 		json_t *j;
 
 		strbuf_init(&sb, 0);
-		base64_encode(&sb, (const unsigned char *)n->value, n->value_len);
+		base64_encode(&sb, n->value, n->value_len);
 		j = json_stringn(sb.buf, sb.len);
 		strbuf_release(&sb);
 		return j;
@@ -1420,13 +1298,14 @@ struct jctx {
 __attribute__((format(printf, 3, 4)))
 static int json_error(struct jctx *c, int code, const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_setv(c->err, code, fmt, ap);
 	va_end(ap);
-	return it_error_set(c->err, code, "%s: %s", c->path.buf, msg);
+	/* "path: message", cut at the message buffer's end as one format would. */
+	it_error_prefix(c->err, "%s", c->path.buf);
+	return code;
 }
 
 /* "string \"abc\"", "number 1.5", "an object", "null", ... */
@@ -1639,7 +1518,8 @@ static int json_value(struct jctx *c, const json_t *j, const struct pb_field *f,
 			break;
 		}
 		strbuf_init(&sb, 0);
-		if (base64_decode(&sb, json_string_value(j), json_string_length(j)))
+		if (base64_decode(&sb, json_string_value(j), json_string_length(j),
+				  BASE64_URL_SAFE | BASE64_LAX_PADDING))
 			rc = json_expect(c, j, "a base64 string");
 		else
 			n = pbtxt_node_new_scalar(f->name, PBTXT_STRING, sb.buf, sb.len);

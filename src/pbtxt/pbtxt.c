@@ -339,13 +339,12 @@ static int lex_fail(struct lexer *lx, int code, int line, int col,
 static int lex_fail(struct lexer *lx, int code, int line, int col,
 		    const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_atv(lx->err, code, lx->filename, line, col, fmt, ap);
 	va_end(ap);
-	return it_error_at(lx->err, code, lx->filename, line, col, "%s", msg);
+	return code;
 }
 
 /*
@@ -819,14 +818,13 @@ static int parse_fail_at(struct parser *ps, int code, const struct token *t,
 static int parse_fail_at(struct parser *ps, int code, const struct token *t,
 			 const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = it_error_atv(ps->lx.err, code, ps->lx.filename, t->line, t->col,
+			    fmt, ap);
 	va_end(ap);
-	return it_error_at(ps->lx.err, code, ps->lx.filename, t->line, t->col,
-			   "%s", msg);
+	return code;
 }
 
 /* "expected <fmt...>, found <t>" at the position of t. */

@@ -800,19 +800,6 @@ int chart_png(const struct chart *c, int width_px, struct strbuf *out,
 	return 0;
 }
 
-static void xml_escape(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': strbuf_adds(sb, "&lt;"); break;
-		case '>': strbuf_adds(sb, "&gt;"); break;
-		case '&': strbuf_adds(sb, "&amp;"); break;
-		case '"': strbuf_adds(sb, "&quot;"); break;
-		default: strbuf_addch(sb, *s); break;
-		}
-	}
-}
-
 /*
  * Copies SVG text, renumbering cairo's "surfaceN" ids by first appearance:
  * N comes from a counter global to the process, so without this the same
@@ -885,12 +872,12 @@ int chart_svg(const struct chart *c, struct strbuf *out, struct it_error *err)
 		goto out;
 	}
 	strbuf_adds(&meta, "\n<title>");
-	xml_escape(&meta, c->title);
+	strbuf_add_xml_escaped(&meta, c->title);
 	strbuf_adds(&meta, "</title>\n<desc>");
 	for (size_t i = 0; i < c->n_series; i++) {
 		if (i)
 			strbuf_adds(&meta, "; ");
-		xml_escape(&meta, c->series[i].name);
+		strbuf_add_xml_escaped(&meta, c->series[i].name);
 	}
 	strbuf_adds(&meta, "</desc>");
 	copy_renumbered(out, raw.buf, (size_t)(gt + 1 - raw.buf));

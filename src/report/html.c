@@ -9,42 +9,9 @@
 #include <string.h>
 
 #include "report/internal.h"
+#include "util/base64.h"
 #include "util/strbuf.h"
 #include "util/banned.h"
-
-static void esc(struct strbuf *sb, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': strbuf_adds(sb, "&lt;"); break;
-		case '>': strbuf_adds(sb, "&gt;"); break;
-		case '&': strbuf_adds(sb, "&amp;"); break;
-		case '"': strbuf_adds(sb, "&quot;"); break;
-		default: strbuf_addch(sb, *s); break;
-		}
-	}
-}
-
-static void base64(struct strbuf *sb, const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		char out[4];
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[0] = tab[(v >> 18) & 63];
-		out[1] = tab[(v >> 12) & 63];
-		out[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[3] = i + 2 < n ? tab[v & 63] : '=';
-		strbuf_add(sb, out, 4);
-	}
-}
 
 static const char css[] =
 	"body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1180px;margin:1.5em auto;"
@@ -80,7 +47,7 @@ static const struct { int fig; const char *head; } detail_cols[] = {
 static void td(struct strbuf *sb, const char *cls, const char *text)
 {
 	strbuf_adds(sb, cls ? "<td class=\"l\">" : "<td>");
-	esc(sb, text);
+	strbuf_add_xml_escaped(sb, text);
 	strbuf_adds(sb, "</td>");
 }
 
@@ -178,10 +145,10 @@ static void detail_table(const struct report_model *m, const struct report_confi
 		snprintf(buf, sizeof(buf), "%g", l->load);
 		td(sb, NULL, buf);
 		strbuf_adds(sb, "<td class=\"l\">");
-		esc(sb, measurement_status_name(l->status));
+		strbuf_add_xml_escaped(sb, measurement_status_name(l->status));
 		if (l->message && *l->message) {
 			strbuf_adds(sb, ": ");
-			esc(sb, l->message);
+			strbuf_add_xml_escaped(sb, l->message);
 		}
 		strbuf_adds(sb, "</td>");
 		for (size_t k = 0; k < sizeof(detail_cols) / sizeof(detail_cols[0]); k++)
@@ -205,24 +172,24 @@ void report_html(const struct report_data *d, const struct report_model *m,
 	strbuf_adds(sb, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		    "<title>infertune report: ");
-	esc(sb, m->name);
+	strbuf_add_xml_escaped(sb, m->name);
 	strbuf_addf(sb, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>infertune report: ", css);
-	esc(sb, m->name);
+	strbuf_add_xml_escaped(sb, m->name);
 	strbuf_adds(sb, "</h1>\n<p>Results as of ");
-	esc(sb, d->time_iso);
+	strbuf_add_xml_escaped(sb, d->time_iso);
 	strbuf_adds(sb, " from <code>");
-	esc(sb, d->db_path);
+	strbuf_add_xml_escaped(sb, d->db_path);
 	strbuf_addf(sb, "</code> (%zu run%s; the latest ", d->n_runs, d->n_runs == 1 ? "" : "s");
-	esc(sb, d->run_status ? d->run_status : "unknown");
+	strbuf_add_xml_escaped(sb, d->run_status ? d->run_status : "unknown");
 	strbuf_adds(sb, "), measured by infertune ");
-	esc(sb, d->version ? d->version : "?");
+	strbuf_add_xml_escaped(sb, d->version ? d->version : "?");
 	strbuf_adds(sb, ".</p>\n");
 	if (d->run_status && strcmp(d->run_status, "completed")) {
 		strbuf_adds(sb, "<p class=\"note\">The latest analysis did not complete (");
-		esc(sb, d->run_status);
+		strbuf_add_xml_escaped(sb, d->run_status);
 		if (d->run_message && *d->run_message) {
 			strbuf_adds(sb, ": ");
-			esc(sb, d->run_message);
+			strbuf_add_xml_escaped(sb, d->run_message);
 		}
 		strbuf_adds(sb, "). This report shows what was measured; re-running the same "
 			    "<code>infertune analyze</code> resumes.</p>\n");
@@ -234,7 +201,7 @@ void report_html(const struct report_data *d, const struct report_model *m,
 
 		strbuf_init(&s, 0);
 		report_summary_sentence(m, &s);
-		esc(sb, s.buf);
+		strbuf_add_xml_escaped(sb, s.buf);
 		strbuf_release(&s);
 	}
 	strbuf_adds(sb, "</p>\n");
@@ -243,11 +210,11 @@ void report_html(const struct report_data *d, const struct report_model *m,
 
 		report_config_desc(best, buf, sizeof(buf));
 		strbuf_adds(sb, "<h3 id=\"recommendation\">Recommended configuration: ");
-		esc(sb, best->name);
+		strbuf_add_xml_escaped(sb, best->name);
 		strbuf_adds(sb, "</h3>\n<ul><li>");
-		esc(sb, buf);
+		strbuf_add_xml_escaped(sb, buf);
 		strbuf_adds(sb, " (search point: ");
-		esc(sb, best->label);
+		strbuf_add_xml_escaped(sb, best->label);
 		strbuf_addf(sb, ")</li>\n<li>Best at %s %g, client batch %lld: ",
 			    report_load_name(m), b->load, (long long)b->batch_size);
 		report_fmt_figure(b, FIG_THROUGHPUT, buf, sizeof(buf));
@@ -257,43 +224,43 @@ void report_html(const struct report_data *d, const struct report_model *m,
 			    best->passes ? ", meets the constraints" : ", does NOT meet the constraints");
 		strbuf_adds(sb, "<li>Deploy: <code>");
 		if (m->best_config_path)
-			esc(sb, m->best_config_path);
+			strbuf_add_xml_escaped(sb, m->best_config_path);
 		else
 			strbuf_addf(sb, "%s/output_model_repository/%s/config.pbtxt", d->export_path,
 				    best->name);
 		strbuf_adds(sb, "</code> (the model's own name, ready for its model repository)</li>"
 			    "</ul>\n<pre>");
-		esc(sb, best->config_pbtxt);
+		strbuf_add_xml_escaped(sb, best->config_pbtxt);
 		strbuf_adds(sb, "</pre>\n");
 	}
 
 	strbuf_adds(sb, "<h2 id=\"setup\">Machine, model and goals</h2>\n<dl class=\"kv\">\n<dt>CPU</dt><dd>");
-	esc(sb, d->machine_cpu);
+	strbuf_add_xml_escaped(sb, d->machine_cpu);
 	strbuf_adds(sb, "</dd>\n<dt>Memory</dt><dd>");
-	esc(sb, d->machine_memory);
+	strbuf_add_xml_escaped(sb, d->machine_memory);
 	strbuf_adds(sb, "</dd>\n<dt>GPUs</dt><dd>");
-	esc(sb, d->machine_gpus);
+	strbuf_add_xml_escaped(sb, d->machine_gpus);
 	strbuf_adds(sb, "</dd>\n");
 	if (!d->machine_from_db)
 		strbuf_adds(sb, "<dt></dt><dd><em>results.db does not record the machine; CPU and "
 			    "memory describe the machine that wrote this report.</em></dd>\n");
 	strbuf_adds(sb, "<dt>Model</dt><dd>");
-	esc(sb, m->name);
+	strbuf_add_xml_escaped(sb, m->name);
 	strbuf_adds(sb, " (");
-	esc(sb, m->backend ? m->backend : m->platform ? m->platform : "?");
+	strbuf_add_xml_escaped(sb, m->backend ? m->backend : m->platform ? m->platform : "?");
 	strbuf_adds(sb, ") from <code>");
-	esc(sb, m->repository ? m->repository : "?");
+	strbuf_add_xml_escaped(sb, m->repository ? m->repository : "?");
 	strbuf_adds(sb, "</code></dd>\n");
 	strbuf_adds(sb, "<dt>Objectives</dt><dd>");
-	esc(sb, m->objectives_text);
+	strbuf_add_xml_escaped(sb, m->objectives_text);
 	strbuf_adds(sb, "</dd>\n<dt>Constraints</dt><dd>");
-	esc(sb, m->constraints_text);
+	strbuf_add_xml_escaped(sb, m->constraints_text);
 	strbuf_adds(sb, "</dd>\n<dt>Search</dt><dd>");
-	esc(sb, d->search_mode ? d->search_mode : "?");
+	strbuf_add_xml_escaped(sb, d->search_mode ? d->search_mode : "?");
 	strbuf_adds(sb, ", ");
-	esc(sb, d->server_mode ? d->server_mode : "?");
+	strbuf_add_xml_escaped(sb, d->server_mode ? d->server_mode : "?");
 	strbuf_adds(sb, " server</dd>\n<dt>Command</dt><dd><code>");
-	esc(sb, d->command_line ? d->command_line : "?");
+	strbuf_add_xml_escaped(sb, d->command_line ? d->command_line : "?");
 	strbuf_adds(sb, "</code></dd>\n</dl>\n");
 
 	strbuf_adds(sb, "<h2 id=\"all\">All configurations</h2>\n");
@@ -309,23 +276,23 @@ void report_html(const struct report_data *d, const struct report_model *m,
 
 		if (!c->drawn) {
 			strbuf_addf(sb, "<p class=\"note\" id=\"note-%s\">", c->id);
-			esc(sb, c->note);
+			strbuf_add_xml_escaped(sb, c->note);
 			strbuf_adds(sb, "</p>\n");
 			continue;
 		}
 		strbuf_addf(sb, "<figure id=\"chart-%s\"><img alt=\"", c->id);
-		esc(sb, c->chart.title);
+		strbuf_add_xml_escaped(sb, c->chart.title);
 		strbuf_adds(sb, ": ");
 		for (size_t k = 0; k < c->chart.n_series; k++) {
 			if (k)
 				strbuf_adds(sb, "; ");
-			esc(sb, c->chart.series[k].name);
+			strbuf_add_xml_escaped(sb, c->chart.series[k].name);
 		}
 		strbuf_addf(sb, "\" width=\"%d\" height=\"%d\" src=\"data:image/png;base64,",
 			    (int)(CHART_WIDTH * 4 / 3), (int)(CHART_HEIGHT * 4 / 3));
-		base64(sb, (const unsigned char *)c->png->buf, c->png->len);
+		base64_encode(sb, c->png->buf, c->png->len);
 		strbuf_adds(sb, "\"><figcaption>");
-		esc(sb, c->caption);
+		strbuf_add_xml_escaped(sb, c->caption);
 		strbuf_addf(sb, " (<a href=\"charts/%s.svg\">SVG</a>, <a href=\"charts/%s.png\">PNG</a>)"
 			    "</figcaption></figure>\n", c->id, c->id);
 	}
@@ -335,16 +302,16 @@ void report_html(const struct report_data *d, const struct report_model *m,
 		const struct report_config *c = &m->configs[i];
 
 		strbuf_adds(sb, "<h3>");
-		esc(sb, c->name);
+		strbuf_add_xml_escaped(sb, c->name);
 		report_config_desc(c, buf, sizeof(buf));
 		strbuf_adds(sb, ": ");
-		esc(sb, buf);
+		strbuf_add_xml_escaped(sb, buf);
 		strbuf_adds(sb, "</h3>\n");
 		if (c->failure_reason) {
 			strbuf_adds(sb, "<p class=\"note\">Failed (");
-			esc(sb, c->status);
+			strbuf_add_xml_escaped(sb, c->status);
 			strbuf_adds(sb, "): ");
-			esc(sb, c->failure_reason);
+			strbuf_add_xml_escaped(sb, c->failure_reason);
 			strbuf_adds(sb, "</p>\n");
 		}
 		if (c->n_levels)

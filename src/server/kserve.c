@@ -51,6 +51,7 @@
 #include "server/infer.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -1112,42 +1113,6 @@ static void jw_adds(struct jw *w, const char *s)
 	jw_add(w, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	/* Second-byte limits exclude overlongs, surrogates, > U+10FFFF. */
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* Appends a JSON string literal for n bytes of s (see file comment). */
 static void jw_string(struct jw *w, const char *s, size_t n)
 {
@@ -1165,7 +1130,7 @@ static void jw_string(struct jw *w, const char *s, size_t n)
 			run++;
 			continue;
 		}
-		seq = c >= 0x80 ? utf8_sequence(p + i, n - i) : 0;
+		seq = c >= 0x80 ? utf8_seq_len(p + i, n - i) : 0;
 		if (seq) {
 			i += seq;
 			run += seq;

@@ -201,7 +201,7 @@ static void served_model_destroy(struct served_model *sm)
 	scheduler_free(sm->sched);
 	if (sm->backend_state && sm->ops->model_unload)
 		sm->ops->model_unload(sm->backend_state);
-	model_stats_free(sm->stats);
+	stats_free(sm->stats);
 	model_config_free(sm->config);
 	free(sm->name);
 	free(sm);
@@ -252,7 +252,7 @@ static struct served_model *version_load(struct models *m, const char *name,
 		sm->backend_state = NULL;
 		goto out;
 	}
-	sm->stats = model_stats_new();
+	sm->stats = stats_new();
 	sm->sched = scheduler_new(sm->config, sm->ops, sm->backend_state,
 				  sm->stats, err);
 	if (!sm->sched) {
@@ -1168,9 +1168,9 @@ int models_stats_json(struct models *m, const char *name, int64_t version,
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(arr, model_stats_to_json(list[i]->stats,
-							       list[i]->name,
-							       list[i]->version_str));
+		json_array_append_new(arr, stats_to_json(list[i]->stats,
+							 list[i]->name,
+							 list[i]->version_str));
 		served_model_release(list[i]);
 	}
 	free(list);
@@ -1190,7 +1190,7 @@ void models_stats_snapshots(struct models *m,
 	for (size_t i = 0; i < n; i++) {
 		v[i].name = xstrdup(list[i]->name);
 		v[i].version = xstrdup(list[i]->version_str);
-		model_stats_snapshot(list[i]->stats, &v[i].snap);
+		stats_snapshot(list[i]->stats, &v[i].snap);
 		v[i].queue_length = scheduler_queue_length(list[i]->sched);
 		served_model_release(list[i]);
 	}

@@ -484,8 +484,8 @@ static void batch_run(struct scheduler *s, struct sched_instance *inst,
 	}
 
 	if (!rc)
-		model_stats_execution(s->stats, (uint64_t)total, t1 - t0,
-				      t2 - t1, t3 - t2);
+		stats_execution(s->stats, (uint64_t)total, t1 - t0,
+				t2 - t1, t3 - t2);
 	for (size_t k = 0; k < n; k++) {
 		struct infer_request *r = reqs[k];
 
@@ -499,11 +499,11 @@ static void batch_run(struct scheduler *s, struct sched_instance *inst,
 			if (!r->error.code)
 				r->error.code = rc;
 		}
-		model_stats_request_end(s->stats, !rc,
-					(uint64_t)request_batch(r),
-					elapsed(r->received_ns, t3),
-					elapsed(r->queue_start_ns, t0),
-					t1 - t0, t2 - t1, t3 - t2);
+		stats_request_end(s->stats, !rc,
+				  (uint64_t)request_batch(r),
+				  elapsed(r->received_ns, t3),
+				  elapsed(r->queue_start_ns, t0),
+				  t1 - t0, t2 - t1, t3 - t2);
 	}
 	batch_complete(s, reqs, n, first_seq);
 }
@@ -852,16 +852,16 @@ int scheduler_enqueue(struct scheduler *sched, struct infer_request *req,
 				  "model '%s': exceeds maximum queue size (%u)",
 				  sched->model_name, sched->max_queue_size);
 		/* Triton counts a rejected request as a failed one (reason REJECTED). */
-		model_stats_request_start(sched->stats);
-		model_stats_request_end(sched->stats, false,
-					(uint64_t)request_batch(req),
-					elapsed(req->received_ns, infer_now_ns()),
-					0, 0, 0, 0);
+		stats_request_start(sched->stats);
+		stats_request_end(sched->stats, false,
+				  (uint64_t)request_batch(req),
+				  elapsed(req->received_ns, infer_now_ns()),
+				  0, 0, 0, 0);
 	} else {
 		req->queue_start_ns = infer_now_ns();
 		req->status = 0;
 		queue_push(sched, req);
-		model_stats_request_start(sched->stats);
+		stats_request_start(sched->stats);
 		pthread_cond_signal(&sched->work_cv);
 	}
 	pthread_mutex_unlock(&sched->mu);

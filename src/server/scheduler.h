@@ -39,8 +39,8 @@ struct scheduler *scheduler_new(const struct model_config *config,
  * requests are already queued ("exceeds maximum queue size"), or
  * IT_ERR_INVALID when the batch size is outside 1..max_batch_size; ownership
  * stays with the caller on any error. The scheduler does the statistics of
- * every request given to it (model_stats_request_start on enqueue,
- * model_stats_request_end when done; a queue-size rejection counts as a
+ * every request given to it (stats_request_start on enqueue,
+ * stats_request_end when done; a queue-size rejection counts as a
  * failure); the caller must not. Thread-safe, callable from on_complete.
  * Never blocks on execution.
  */

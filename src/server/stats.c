@@ -21,7 +21,7 @@ struct model_stats {
 	size_t alloc_batches;
 };
 
-struct model_stats *model_stats_new(void)
+struct model_stats *stats_new(void)
 {
 	struct model_stats *stats = xcalloc(1, sizeof(*stats));
 
@@ -29,7 +29,7 @@ struct model_stats *model_stats_new(void)
 	return stats;
 }
 
-void model_stats_free(struct model_stats *stats)
+void stats_free(struct model_stats *stats)
 {
 	if (!stats)
 		return;
@@ -53,17 +53,17 @@ static uint64_t now_epoch_ms(void)
 	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
-void model_stats_request_start(struct model_stats *stats)
+void stats_request_start(struct model_stats *stats)
 {
 	pthread_mutex_lock(&stats->mu);
 	stats->s.pending_count++;
 	pthread_mutex_unlock(&stats->mu);
 }
 
-void model_stats_request_end(struct model_stats *stats, bool success,
-			     uint64_t batch_size, uint64_t total_ns,
-			     uint64_t queue_ns, uint64_t input_ns,
-			     uint64_t infer_ns, uint64_t output_ns)
+void stats_request_end(struct model_stats *stats, bool success,
+		       uint64_t batch_size, uint64_t total_ns,
+		       uint64_t queue_ns, uint64_t input_ns,
+		       uint64_t infer_ns, uint64_t output_ns)
 {
 	uint64_t now_ms = now_epoch_ms();
 
@@ -114,9 +114,9 @@ static struct batch_stat *batch_entry(struct model_stats *stats,
 	return &s->batches[lo];
 }
 
-void model_stats_execution(struct model_stats *stats, uint64_t batch_size,
-			   uint64_t input_ns, uint64_t infer_ns,
-			   uint64_t output_ns)
+void stats_execution(struct model_stats *stats, uint64_t batch_size,
+		     uint64_t input_ns, uint64_t infer_ns,
+		     uint64_t output_ns)
 {
 	struct batch_stat *b;
 
@@ -129,8 +129,8 @@ void model_stats_execution(struct model_stats *stats, uint64_t batch_size,
 	pthread_mutex_unlock(&stats->mu);
 }
 
-void model_stats_snapshot(struct model_stats *stats,
-			  struct model_stats_snapshot *out)
+void stats_snapshot(struct model_stats *stats,
+		    struct model_stats_snapshot *out)
 {
 	struct batch_stat *copy;
 
@@ -160,13 +160,13 @@ static json_t *duration_json(const struct stat_duration *d)
 			 json_u64(d->ns));
 }
 
-json_t *model_stats_to_json(struct model_stats *stats, const char *name,
-			    const char *version)
+json_t *stats_to_json(struct model_stats *stats, const char *name,
+		      const char *version)
 {
 	struct model_stats_snapshot s;
 	json_t *batches, *obj;
 
-	model_stats_snapshot(stats, &s);
+	stats_snapshot(stats, &s);
 	batches = json_array();
 	for (size_t i = 0; i < s.n_batches; i++) {
 		const struct batch_stat *b = &s.batches[i];

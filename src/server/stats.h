@@ -41,37 +41,37 @@ struct model_stats_snapshot {
 
 struct model_stats;
 
-/** New zeroed statistics. Caller frees with model_stats_free(). */
-struct model_stats *model_stats_new(void);
-void model_stats_free(struct model_stats *stats);
+/** New zeroed statistics. Caller frees with stats_free(). */
+struct model_stats *stats_new(void);
+void stats_free(struct model_stats *stats);
 
 /** A request entered the server (pending + 1). */
-void model_stats_request_start(struct model_stats *stats);
+void stats_request_start(struct model_stats *stats);
 
 /**
  * A request finished: pending - 1; on success adds one to success/queue/
  * compute_* counts with the request's durations and `batch_size` inferences;
  * on failure adds to fail only. Durations in ns.
  */
-void model_stats_request_end(struct model_stats *stats, bool success,
-			     uint64_t batch_size, uint64_t total_ns,
-			     uint64_t queue_ns, uint64_t input_ns,
-			     uint64_t infer_ns, uint64_t output_ns);
+void stats_request_end(struct model_stats *stats, bool success,
+		       uint64_t batch_size, uint64_t total_ns,
+		       uint64_t queue_ns, uint64_t input_ns,
+		       uint64_t infer_ns, uint64_t output_ns);
 
 /** One model execution of `batch_size` elements with its compute durations. */
-void model_stats_execution(struct model_stats *stats, uint64_t batch_size,
-			   uint64_t input_ns, uint64_t infer_ns,
-			   uint64_t output_ns);
+void stats_execution(struct model_stats *stats, uint64_t batch_size,
+		     uint64_t input_ns, uint64_t infer_ns,
+		     uint64_t output_ns);
 
 /** Copies the counters under the lock. */
-void model_stats_snapshot(struct model_stats *stats,
-			  struct model_stats_snapshot *out);
+void stats_snapshot(struct model_stats *stats,
+		    struct model_stats_snapshot *out);
 
 /**
  * One entry of the statistics endpoint's "model_stats" array with every field
  * perf_analyzer reads (protocol.md §3.2). New reference.
  */
-json_t *model_stats_to_json(struct model_stats *stats, const char *name,
-			    const char *version);
+json_t *stats_to_json(struct model_stats *stats, const char *name,
+		      const char *version);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * Growable capped byte buffer.
+ * Growable capped byte buffer, and the XML escaping every writer of HTML or
+ * SVG appends through.
  */
 #include "util/strbuf.h"
 
@@ -114,5 +115,24 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	rc = strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
+	return rc;
+}
+
+int strbuf_add_xml_escaped(struct strbuf *sb, const char *s)
+{
+	size_t start = sb->len;
+	int rc = 0;
+
+	for (; s && *s && !rc; s++) {
+		switch (*s) {
+		case '<': rc = strbuf_adds(sb, "&lt;"); break;
+		case '>': rc = strbuf_adds(sb, "&gt;"); break;
+		case '&': rc = strbuf_adds(sb, "&amp;"); break;
+		case '"': rc = strbuf_adds(sb, "&quot;"); break;
+		default: rc = strbuf_addch(sb, *s); break;
+		}
+	}
+	if (rc)
+		strbuf_setlen(sb, start);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * A growable byte buffer with a size cap (git's strbuf shape, curl's dynbuf
  * cap). The buffer is always NUL-terminated so it can be used as a C string.
- * Depends on util/xalloc only.
+ * XML/HTML escaping appends through it too. Depends on util/xalloc only.
  */
 #ifndef INFERTUNE_UTIL_STRBUF_H
 #define INFERTUNE_UTIL_STRBUF_H
@@ -44,5 +44,13 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /** va_list form of strbuf_addf. */
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+
+/**
+ * Appends the C string s escaped for XML/HTML text and attribute values
+ * (double-quoted): & < > " become &amp; &lt; &gt; &quot;; every other byte,
+ * the single quote included, is copied as it is. NULL appends nothing.
+ * 0 or IT_ERR_LIMIT (then sb is unchanged).
+ */
+int strbuf_add_xml_escaped(struct strbuf *sb, const char *s);
 
 #endif

@@ -424,26 +424,6 @@ static void test_data_file_errors(void **state)
 	}
 }
 
-static void test_base64(void **state)
-{
-	unsigned char *out = NULL;
-	size_t n = 0;
-
-	(void)state;
-	assert_true(base64_decode("aGVsbG8=", 8, &out, &n));
-	assert_int_equal(n, 5);
-	assert_memory_equal(out, "hello", 5);
-	free(out);
-	assert_true(base64_decode("aGVsbG8", 7, &out, &n));     /* unpadded */
-	assert_int_equal(n, 5);
-	free(out);
-	assert_true(base64_decode("", 0, &out, &n));
-	assert_int_equal(n, 0);
-	free(out);
-	assert_false(base64_decode("aGV sbG8=", 9, &out, &n));
-	assert_false(base64_decode("a", 1, &out, &n));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,7 +435,6 @@ int main(void)
 		cmocka_unit_test(test_shape_errors),
 		cmocka_unit_test(test_data_file),
 		cmocka_unit_test(test_data_file_errors),
-		cmocka_unit_test(test_base64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

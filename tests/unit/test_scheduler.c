@@ -186,7 +186,7 @@ static void fixture_start_ops(struct fixture *f, const char *text,
 		fail_msg("backend_find: %s", err.message);
 	if (f->ops->model_load(f->cfg, "/nonexistent/1", &f->model, &err))
 		fail_msg("model_load: %s", err.message);
-	f->stats = model_stats_new();
+	f->stats = stats_new();
 	f->sched = scheduler_new(f->cfg, f->ops, f->model, f->stats, &err);
 	if (!f->sched)
 		fail_msg("scheduler_new: %s", err.message);
@@ -206,7 +206,7 @@ static void fixture_stop(struct fixture *f)
 	f->ops->model_unload(f->model);
 	for (size_t i = 0; i < f->col.n_done && i < MAX_DONE; i++)
 		infer_request_free(f->col.done[i]);
-	model_stats_free(f->stats);
+	stats_free(f->stats);
 	model_config_free(f->cfg);
 	pthread_cond_destroy(&f->col.cv);
 	pthread_mutex_destroy(&f->col.mu);
@@ -223,7 +223,7 @@ static void enqueue_ok(struct fixture *f, struct infer_request *req)
 /* Executed batch sizes from the statistics (caller frees .batches). */
 static void stats_of(struct fixture *f, struct model_stats_snapshot *s)
 {
-	model_stats_snapshot(f->stats, s);
+	stats_snapshot(f->stats, s);
 }
 
 /* The identity output of req equals its input. */
@@ -915,7 +915,7 @@ static void test_instance_failure(void **state)
 		"input [{ name: \"IN\" data_type: TYPE_INT32 dims: [ 1 ] }]\n"
 		"output [{ name: \"OUT\" data_type: TYPE_INT32 dims: [ 1 ] }]\n"
 		"instance_group [{ count: 4 kind: KIND_CPU }]\n");
-	struct model_stats *stats = model_stats_new();
+	struct model_stats *stats = stats_new();
 	struct it_error err = { 0 };
 	const struct backend_ops *ops;
 	void *model = NULL;
@@ -945,7 +945,7 @@ static void test_instance_failure(void **state)
 	assert_non_null(strstr(err.message, "runs on the CPU only"));
 	ops->model_unload(model);
 	model_config_free(cfg);
-	model_stats_free(stats);
+	stats_free(stats);
 }
 
 static void test_enqueue_checks(void **state)

@@ -18,26 +18,26 @@
 
 static void test_counters(void **state)
 {
-	struct model_stats *st = model_stats_new();
+	struct model_stats *st = stats_new();
 	struct model_stats_snapshot s;
 	uint64_t before_ms = (uint64_t)time(NULL) * 1000;
 
 	(void)state;
-	model_stats_snapshot(st, &s);
+	stats_snapshot(st, &s);
 	assert_int_equal(s.last_inference_ms, 0);
 	assert_int_equal(s.inference_count, 0);
 	assert_int_equal(s.n_batches, 0);
 	free(s.batches);
 
 	for (int i = 0; i < 3; i++)
-		model_stats_request_start(st);
+		stats_request_start(st);
 	/* Two requests of batch 4 and 2 executed together, one failure. */
-	model_stats_request_end(st, true, 4, 1000, 100, 10, 500, 20);
-	model_stats_request_end(st, true, 2, 2000, 200, 10, 500, 20);
-	model_stats_execution(st, 6, 10, 500, 20);
-	model_stats_request_end(st, false, 1, 300, 0, 0, 0, 0);
+	stats_request_end(st, true, 4, 1000, 100, 10, 500, 20);
+	stats_request_end(st, true, 2, 2000, 200, 10, 500, 20);
+	stats_execution(st, 6, 10, 500, 20);
+	stats_request_end(st, false, 1, 300, 0, 0, 0, 0);
 
-	model_stats_snapshot(st, &s);
+	stats_snapshot(st, &s);
 	assert_int_equal(s.pending_count, 0);
 	assert_int_equal(s.inference_count, 6);
 	assert_int_equal(s.execution_count, 1);
@@ -62,12 +62,12 @@ static void test_counters(void **state)
 	free(s.batches);
 
 	/* The pending gauge never wraps below zero. */
-	model_stats_request_end(st, false, 1, 1, 0, 0, 0, 0);
-	model_stats_snapshot(st, &s);
+	stats_request_end(st, false, 1, 1, 0, 0, 0, 0);
+	stats_snapshot(st, &s);
 	assert_int_equal(s.pending_count, 0);
 	free(s.batches);
-	model_stats_free(st);
-	model_stats_free(NULL);
+	stats_free(st);
+	stats_free(NULL);
 }
 
 static void test_batch_stats_sorted(void **state)
@@ -75,13 +75,13 @@ static void test_batch_stats_sorted(void **state)
 	static const uint64_t sizes[] = { 5, 1, 300, 3, 1, 64, 5, 2, 1000000 };
 	static const uint64_t want[] = { 1, 2, 3, 5, 64, 300, 1000000 };
 	static const uint64_t want_count[] = { 2, 1, 1, 2, 1, 1, 1 };
-	struct model_stats *st = model_stats_new();
+	struct model_stats *st = stats_new();
 	struct model_stats_snapshot s;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		model_stats_execution(st, sizes[i], 1, 2, 3);
-	model_stats_snapshot(st, &s);
+		stats_execution(st, sizes[i], 1, 2, 3);
+	stats_snapshot(st, &s);
 	assert_int_equal(s.execution_count, 9);
 	assert_int_equal(s.n_batches, 7);
 	for (size_t i = 0; i < 7; i++) {
@@ -91,7 +91,7 @@ static void test_batch_stats_sorted(void **state)
 		assert_int_equal(s.batches[i].compute_output.ns, 3 * want_count[i]);
 	}
 	free(s.batches);
-	model_stats_free(st);
+	stats_free(st);
 }
 
 /* {"count": uint, "ns": uint} and nothing else. */
@@ -116,16 +116,16 @@ static void test_json_shape(void **state)
 		"success", "fail", "queue", "compute_input", "compute_infer",
 		"compute_output", "cache_hit", "cache_miss",
 	};
-	struct model_stats *st = model_stats_new();
+	struct model_stats *st = stats_new();
 	const json_t *is, *bs, *b;
 	json_t *j;
 
 	(void)state;
-	model_stats_request_start(st);
-	model_stats_request_end(st, true, 3, 900, 90, 9, 800, 1);
-	model_stats_execution(st, 3, 9, 800, 1);
-	model_stats_execution(st, 1, 1, 2, 3);
-	j = model_stats_to_json(st, "resnet", "7");
+	stats_request_start(st);
+	stats_request_end(st, true, 3, 900, 90, 9, 800, 1);
+	stats_execution(st, 3, 9, 800, 1);
+	stats_execution(st, 1, 1, 2, 3);
+	j = stats_to_json(st, "resnet", "7");
 	assert_non_null(j);
 
 	assert_int_equal(json_object_size(j), 9);
@@ -173,13 +173,13 @@ static void test_json_shape(void **state)
 	json_decref(j);
 
 	/* A model never called: last_inference 0, batch_stats empty. */
-	model_stats_free(st);
-	st = model_stats_new();
-	j = model_stats_to_json(st, "m", "1");
+	stats_free(st);
+	st = stats_new();
+	j = stats_to_json(st, "m", "1");
 	assert_int_equal(json_integer_value(json_object_get(j, "last_inference")), 0);
 	assert_int_equal(json_array_size(json_object_get(j, "batch_stats")), 0);
 	json_decref(j);
-	model_stats_free(st);
+	stats_free(st);
 }
 
 #define WRITERS 4
@@ -190,16 +190,16 @@ static void *writer(void *arg)
 	struct model_stats *st = arg;
 
 	for (int i = 0; i < ROUNDS; i++) {
-		model_stats_request_start(st);
-		model_stats_execution(st, (uint64_t)(i % 7) + 1, 1, 1, 1);
-		model_stats_request_end(st, i % 5 != 0, 2, 3, 1, 1, 1, 1);
+		stats_request_start(st);
+		stats_execution(st, (uint64_t)(i % 7) + 1, 1, 1, 1);
+		stats_request_end(st, i % 5 != 0, 2, 3, 1, 1, 1, 1);
 	}
 	return NULL;
 }
 
 static void test_concurrent_writers(void **state)
 {
-	struct model_stats *st = model_stats_new();
+	struct model_stats *st = stats_new();
 	struct model_stats_snapshot s;
 	pthread_t th[WRITERS];
 	uint64_t executions = 0;
@@ -209,7 +209,7 @@ static void test_concurrent_writers(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, writer, st), 0);
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(th[i], NULL);
-	model_stats_snapshot(st, &s);
+	stats_snapshot(st, &s);
 	assert_int_equal(s.pending_count, 0);
 	assert_int_equal(s.execution_count, WRITERS * ROUNDS);
 	assert_int_equal(s.success.count + s.fail.count, WRITERS * ROUNDS);
@@ -220,7 +220,7 @@ static void test_concurrent_writers(void **state)
 		executions += s.batches[i].compute_infer.count;
 	assert_int_equal(executions, WRITERS * ROUNDS);
 	free(s.batches);
-	model_stats_free(st);
+	stats_free(st);
 }
 
 int main(void)
