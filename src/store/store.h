@@ -186,7 +186,17 @@ struct store_rank {
  */
 int store_open(const char *path, struct store **out, struct it_error *err);
 
-/** Closes the store (a checkpoint folds the WAL in); NULL is a no-op. */
+/**
+ * Opens the store at path read-only: no pragma, no schema check, nothing
+ * written, so files of every infertune build are read as they are and an
+ * analysis writing the file is never blocked. A file that is not SQLite
+ * fails at its first query, not here. Only the reads (store/query.h, the
+ * lookups here) may be used on it. Caller frees with store_close().
+ */
+int store_open_readonly(const char *path, struct store **out,
+			struct it_error *err);
+
+/** Closes the store (a checkpoint folds the WAL in, unless read-only); NULL is a no-op. */
 void store_close(struct store *s);
 
 /**
