@@ -140,7 +140,7 @@ static int exec_sql(struct store *s, const char *sql, struct it_error *err)
 }
 
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
-		   struct it_error *err)
+		  struct it_error *err)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
@@ -541,9 +541,9 @@ int store_run_begin(struct store *s, const struct store_run *run,
 	int rc;
 
 	rc = store_prepare(s, "INSERT INTO runs (started_at, status, command_line, options_json, "
-		     "search_mode, server_mode, server_url, profile_key, gpus_json, "
-		     "infertune_version) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-		     &st, err);
+			   "search_mode, server_mode, server_url, profile_key, gpus_json, "
+			   "infertune_version) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_time(st, 1, store_now());
@@ -570,7 +570,7 @@ int store_run_finish(struct store *s, int64_t run_id, const char *status,
 	int rc;
 
 	rc = store_prepare(s, "UPDATE runs SET finished_at = ?, status = ?, message = ? WHERE id = ?",
-		     &st, err);
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_time(st, 1, store_now());
@@ -644,8 +644,8 @@ int store_model_get_or_add(struct store *s, const char *name,
 	if (step != SQLITE_DONE)
 		return store_db_error(s, err, "looking up a model");
 	rc = store_prepare(s, "INSERT INTO models (name, platform, backend, config_pbtxt, "
-		     "config_json, repository, first_run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		     &st, err);
+			   "config_json, repository, first_run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, name);
@@ -716,7 +716,7 @@ int store_variant_find(struct store *s, int64_t model_id, const char *key,
 
 	*found = false;
 	rc = store_prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? AND config_key = ?",
-		     &st, err);
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -760,7 +760,7 @@ int store_variant_next_index(struct store *s, int64_t model_id, int64_t *n,
 	int rc;
 
 	rc = store_prepare(s, "SELECT coalesce(max(variant_index) + 1, 0) FROM variants WHERE model_id = ?",
-		     &st, err);
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -780,10 +780,10 @@ int store_variant_add(struct store *s, struct store_variant *v,
 	int rc;
 
 	rc = store_prepare(s, "INSERT INTO variants (model_id, name, variant_index, is_default, "
-		     "config_key, config_pbtxt, config_json, max_batch_size, instance_count, "
-		     "instance_kind, dynamic_batching, label, status, failure_reason, "
-		     "created_run_id, created_at, updated_at) "
-		     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
+			   "config_key, config_pbtxt, config_json, max_batch_size, instance_count, "
+			   "instance_kind, dynamic_batching, label, status, failure_reason, "
+			   "created_run_id, created_at, updated_at) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, v->model_id);
@@ -822,7 +822,7 @@ int store_variant_set_status(struct store *s, int64_t variant_id,
 	int rc;
 
 	rc = store_prepare(s, "UPDATE variants SET status = ?, failure_reason = ?, updated_at = ? WHERE id = ?",
-		     &st, err);
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, variant_status_name(status));
@@ -845,7 +845,7 @@ int store_variants_of_model(struct store *s, int64_t model_id,
 	int rc, step;
 
 	rc = store_prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? ORDER BY id",
-		     &st, err);
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -1050,9 +1050,9 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 
 	if (m->n_windows) {
 		rc = store_prepare(s, "INSERT INTO measurement_windows (measurement_id, window_index, "
-			     "duration_ms, request_count, failed_count, throughput, latency_avg_ms, "
-			     "stabilizing_latency_ms, valid, merged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			     &st, err);
+				   "duration_ms, request_count, failed_count, throughput, latency_avg_ms, "
+				   "stabilizing_latency_ms, valid, merged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				   &st, err);
 		if (rc)
 			goto fail;
 		for (size_t w = 0; w < m->n_windows; w++) {
@@ -1141,9 +1141,9 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	store_read_figures(st, MEAS_N_FIXED, &m->fig);
 
 	rc = store_prepare(s, "SELECT window_index, duration_ms, request_count, failed_count, "
-		     "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
-		     "FROM measurement_windows WHERE measurement_id = ? ORDER BY window_index",
-		     &ws, err);
+			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
+			   "FROM measurement_windows WHERE measurement_id = ? ORDER BY window_index",
+			   &ws, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(ws, 1, m->id);
@@ -1352,8 +1352,8 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = store_prepare(s, "INSERT INTO rankings (run_id, model_id, rank, variant_id, "
-		     "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
-		     "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
+			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -1389,7 +1389,7 @@ int store_event_add(struct store *s, int64_t run_id, int64_t variant_id,
 	int rc;
 
 	rc = store_prepare(s, "INSERT INTO events (run_id, at, variant_id, kind, message) "
-		     "VALUES (?, ?, ?, ?, ?)", &st, err);
+			   "VALUES (?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, run_id);
