@@ -4,8 +4,9 @@
  * (WAL mode, synchronous=FULL), so a kill -9 loses at most the measurement
  * in progress; the schema is versioned (PRAGMA user_version). Lookups by
  * variant configuration and load level let a resumed analysis reuse what was
- * measured instead of measuring it again. Depends on store/figures, util/
- * and SQLite only: it knows nothing of servers, searches or reports.
+ * measured instead of measuring it again; the report's reads are in
+ * store/query.h. Depends on store/figures, util/ and SQLite only: it knows
+ * nothing of servers, searches or reports.
  */
 #ifndef INFERTUNE_STORE_STORE_H
 #define INFERTUNE_STORE_STORE_H
