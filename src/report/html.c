@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/format.h"
 #include "report/internal.h"
 #include "util/base64.h"
 #include "util/strbuf.h"

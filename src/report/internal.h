@@ -1,6 +1,8 @@
 /*
  * What the report's writers share: the charts of one model (drawn, or the
- * note that says why not) and number formatting. Private to src/report/.
+ * note that says why not), the writers themselves and the PDF page sizes.
+ * Wording and number formatting are in report/format.h. Private to
+ * src/report/.
  */
 #ifndef INFERTUNE_REPORT_INTERNAL_H
 #define INFERTUNE_REPORT_INTERNAL_H
@@ -38,25 +40,6 @@ void report_charts_release(struct report_charts *cs);
 
 /** Number of charts drawn. */
 size_t report_charts_drawn(const struct report_charts *cs);
-
-/** A figure of a level formatted for tables ("-" when absent), by figure kind. */
-void report_fmt_figure(const struct report_level *l, int fig, char *buf,
-		       size_t size);
-
-/** The memory figure the report uses for m (GPU memory, server RSS, RAM); -1 none. */
-int report_memory_figure(const struct report_model *m);
-
-/** The power figure (GPU power, CPU package power); -1 none. */
-int report_power_figure(const struct report_model *m);
-
-/** "2 x KIND_CPU, max batch 8, dynamic batching" for a configuration. */
-void report_config_desc(const struct report_config *c, char *buf, size_t size);
-
-/** "concurrency" or "request rate". */
-const char *report_load_name(const struct report_model *m);
-
-/** The summary sentence ("In N measurements across M configurations, ..."). */
-void report_summary_sentence(const struct report_model *m, struct strbuf *sb);
 
 /** Detail rows per PDF page and all-configuration rows per PDF page. */
 #define REPORT_PDF_DETAIL_ROWS 30

@@ -1,60 +1,26 @@
 /*
- * results.db → report model, with read-only SQL (docs/results-db.md). The
- * ranking is the one `analyze` recorded for the latest run that ranked the
- * model; a database without one (an interrupted run) is ranked here with
+ * results.db → report model, read through store/query.h (docs/results-db.md).
+ * The ranking is the one `analyze` recorded for the latest run that ranked
+ * the model; a database without one (an interrupted run) is ranked here with
  * the same rules (analyze/objective) and the objectives of the latest run.
  */
 #include "report/model.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics/machine.h"
+#include "store/query.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
-static int db_fail(sqlite3 *db, struct it_error *err, const char *what)
-{
-	return it_error_set(err, IT_ERR_IO, "results.db: %s: %s", what,
-			    sqlite3_errmsg(db));
-}
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
-		   struct it_error *err)
-{
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_fail(db, err, "query");
-	return 0;
-}
-
-static enum measurement_status status_of(const char *s)
-{
-	if (!s)
-		return MEAS_FAILED;
-	if (!strcmp(s, "ok"))
-		return MEAS_OK;
-	if (!strcmp(s, "unstable"))
-		return MEAS_UNSTABLE;
-	if (!strcmp(s, "over_threshold"))
-		return MEAS_OVER_THRESHOLD;
-	return MEAS_FAILED;
-}
-
-static bool level_valid(const struct report_level *l)
+bool report_level_valid(const struct report_level *l)
 {
 	return l->status == MEAS_OK || l->status == MEAS_OVER_THRESHOLD;
 }
@@ -186,129 +152,180 @@ static void machine_local(struct report_data *d)
 	d->machine_memory = xstrdup(m.memory);
 }
 
-static int meta_get(sqlite3 *db, const char *key, char **out)
+/* "GPU-1, GPU-2" from the run's JSON array of UUIDs; "none (CPU only)" for none. */
+static char *gpu_list(const char *gpus_json)
 {
-	sqlite3_stmt *st = NULL;
+	json_t *j = gpus_json ? json_loads(gpus_json, 0, NULL) : NULL;
+	struct strbuf sb;
+	size_t i;
+	json_t *v;
 
-	*out = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = col_dup(st, 0);
-	sqlite3_finalize(st);
-	return 0;
+	strbuf_init(&sb, 0);
+	json_array_foreach(j, i, v) {
+		if (sb.len)
+			strbuf_adds(&sb, ", ");
+		strbuf_adds(&sb, json_string_value(v) ? json_string_value(v) : "?");
+	}
+	if (!sb.len)
+		strbuf_adds(&sb, "none (CPU only)");
+	json_decref(j);
+	return strbuf_detach(&sb, NULL);
 }
 
-/* ---- loading ---- */
-
-static int load_runs(sqlite3 *db, struct report_data *d, char **options_json,
-		     struct it_error *err)
+/* The machine: meta rows when analyze recorded them, else this machine (older databases). */
+static int load_machine(struct store *s, struct report_data *d, const char *gpus_json,
+			struct it_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	char *gpus = NULL;
 	int rc;
 
-	rc = prepare(db, "SELECT count(*) FROM runs", &st, err);
+	rc = store_meta_get(s, "machine_cpu", &d->machine_cpu, err);
+	if (!rc)
+		rc = store_meta_get(s, "machine_memory", &d->machine_memory, err);
+	if (!rc)
+		rc = store_meta_get(s, "machine_gpus", &d->machine_gpus, err);
 	if (rc)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		d->n_runs = (size_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = prepare(db, "SELECT status, message, command_line, options_json, search_mode, "
-		     "server_mode, gpus_json, infertune_version, "
-		     "coalesce(finished_at, started_at) FROM runs ORDER BY id DESC LIMIT 1",
-		     &st, err);
-	if (rc)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		d->run_status = col_dup(st, 0);
-		d->run_message = col_dup(st, 1);
-		d->command_line = col_dup(st, 2);
-		*options_json = col_dup(st, 3);
-		d->search_mode = col_dup(st, 4);
-		d->server_mode = col_dup(st, 5);
-		gpus = col_dup(st, 6);
-		d->version = col_dup(st, 7);
-		if (!d->time_iso)
-			d->time_iso = col_dup(st, 8);
-	}
-	/* The machine: meta rows when analyze recorded them, else this machine (older databases). */
-	meta_get(db, "machine_cpu", &d->machine_cpu);
-	meta_get(db, "machine_memory", &d->machine_memory);
-	meta_get(db, "machine_gpus", &d->machine_gpus);
+		return rc;
 	d->machine_from_db = d->machine_cpu != NULL;
 	if (!d->machine_from_db) {
 		free(d->machine_memory);
 		d->machine_memory = NULL;
 		machine_local(d);
 	}
-	if (!d->machine_gpus) {
-		json_t *j = gpus ? json_loads(gpus, 0, NULL) : NULL;
-		struct strbuf sb;
-		size_t i;
-		json_t *v;
+	if (!d->machine_gpus)
+		d->machine_gpus = gpu_list(gpus_json);
+	return 0;
+}
 
-		strbuf_init(&sb, 0);
-		json_array_foreach(j, i, v) {
-			if (sb.len)
-				strbuf_adds(&sb, ", ");
-			strbuf_adds(&sb, json_string_value(v) ? json_string_value(v) : "?");
-		}
-		if (!sb.len)
-			strbuf_adds(&sb, "none (CPU only)");
-		json_decref(j);
-		d->machine_gpus = strbuf_detach(&sb, NULL);
+/* ---- loading ---- */
+
+/* The run count, the latest run (*options_json: its options, caller frees) and the machine. */
+static int load_runs(struct store *s, struct report_data *d, char **options_json,
+		     struct it_error *err)
+{
+	struct store_run_info run;
+	int64_t n_runs = 0;
+	bool found = false;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	rc = store_run_count(s, &n_runs, err);
+	if (rc)
+		goto out;
+	d->n_runs = (size_t)n_runs;
+	rc = store_run_latest(s, &run, &found, err);
+	if (rc)
+		goto out;
+	d->run_status = run.status;
+	d->run_message = run.message;
+	d->command_line = run.command_line;
+	*options_json = run.options_json;
+	d->search_mode = run.search_mode;
+	d->server_mode = run.server_mode;
+	d->version = run.version;
+	if (!d->time_iso) {
+		d->time_iso = run.ended_at;
+		run.ended_at = NULL;
 	}
+	run.status = run.message = run.command_line = run.options_json = NULL;
+	run.search_mode = run.server_mode = run.version = NULL;
+	rc = load_machine(s, d, run.gpus_json, err);
 out:
-	free(gpus);
-	sqlite3_finalize(st);
+	store_run_info_release(&run);
 	return rc;
 }
 
-static int load_levels(sqlite3 *db, int64_t variant_id, struct report_config *c,
+/* The load levels of one configuration, taken with the latest run's settings. */
+static int load_levels(struct store *s, int64_t variant_id, struct report_config *c,
 		       struct it_error *err)
 {
-	struct strbuf sql;
-	sqlite3_stmt *st = NULL;
-	size_t alloc = 0;
-	int rc, step;
+	struct store_level *ls = NULL;
+	size_t n = 0;
+	int rc;
 
-	strbuf_init(&sql, 0);
-	strbuf_adds(&sql, "SELECT batch_size, load_value, status, message");
-	for (int i = 0; i < FIG_COUNT; i++)
-		strbuf_addf(&sql, ", %s", figure_table[i].column);
-	/* The latest run's measurement settings; a level measured twice keeps the latest. */
-	strbuf_adds(&sql, " FROM measurements WHERE variant_id = ? AND profile_key = "
-		    "(SELECT profile_key FROM runs ORDER BY id DESC LIMIT 1) "
-		    "ORDER BY batch_size, load_kind, load_value, id");
-	rc = prepare(db, sql.buf, &st, err);
+	rc = store_levels_current(s, variant_id, &ls, &n, err);
 	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, variant_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct report_level *l;
+		return rc;
+	c->levels = n ? xcalloc(n, sizeof(*c->levels)) : NULL;
+	c->n_levels = n;
+	for (size_t i = 0; i < n; i++) {
+		struct report_level *l = &c->levels[i];
 
-		XGROW(c->levels, alloc, c->n_levels + 1);
-		l = &c->levels[c->n_levels++];
-		memset(l, 0, sizeof(*l));
-		l->batch_size = sqlite3_column_int64(st, 0);
-		l->load = sqlite3_column_double(st, 1);
-		l->status = status_of((const char *)sqlite3_column_text(st, 2));
-		l->message = col_dup(st, 3);
-		for (int i = 0; i < FIG_COUNT; i++)
-			if (sqlite3_column_type(st, 4 + i) != SQLITE_NULL)
-				figures_set(&l->fig, (enum figure)i,
-					    sqlite3_column_double(st, 4 + i));
+		l->batch_size = ls[i].batch_size;
+		l->load = ls[i].load_value;
+		l->status = ls[i].status;
+		l->message = ls[i].message;
+		l->fig = ls[i].fig;
 	}
-	if (step != SQLITE_DONE)
-		rc = db_fail(db, err, "reading measurements");
-out:
-	sqlite3_finalize(st);
-	strbuf_release(&sql);
+	free(ls);
+	return 0;
+}
+
+/* A report configuration from a stored variant; takes v's strings. */
+static void config_from_variant(struct report_config *c, struct store_variant *v)
+{
+	memset(c, 0, sizeof(*c));
+	c->best = -1;
+	c->name = xstrdup(v->name);
+	c->label = v->label ? v->label : xstrdup("");
+	c->is_default = v->is_default;
+	c->max_batch_size = v->max_batch_size;
+	c->instance_count = v->instance_count;
+	snprintf(c->instance_kind, sizeof(c->instance_kind), "%s", v->instance_kind);
+	c->dynamic_batching = v->dynamic_batching;
+	c->status = xstrdup(variant_status_name(v->status));
+	c->failure_reason = v->failure_reason;
+	c->config_pbtxt = v->config_pbtxt;
+	v->label = v->failure_reason = v->config_pbtxt = NULL;
+}
+
+/* Every configuration of the model with its levels; *ids (caller frees): their variant ids. */
+static int load_configs(struct store *s, int64_t model_id, struct report_model *m,
+			int64_t **ids, struct it_error *err)
+{
+	struct store_variant *vs = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = store_variants_of_model(s, model_id, &vs, &n, err);
+	if (rc)
+		return rc;
+	m->configs = n ? xcalloc(n, sizeof(*m->configs)) : NULL;
+	*ids = xcalloc(n + 1, sizeof(**ids));
+	for (size_t i = 0; i < n; i++) {
+		(*ids)[i] = vs[i].id;
+		config_from_variant(&m->configs[i], &vs[i]);
+		m->n_configs++;
+	}
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = load_levels(s, (*ids)[i], &m->configs[i], err);
+	for (size_t i = 0; i < n; i++)
+		store_variant_release(&vs[i]);
+	free(vs);
 	return rc;
+}
+
+/* Valid measurements, failed configurations and the client batch size the charts show. */
+static void count_model(struct report_model *m)
+{
+	for (size_t i = 0; i < m->n_configs; i++) {
+		const struct report_config *c = &m->configs[i];
+
+		for (size_t j = 0; j < c->n_levels; j++)
+			m->n_measurements += report_level_valid(&c->levels[j]);
+		if (c->failure_reason || (strcmp(c->status, "measured") &&
+					  strcmp(c->status, "measuring") &&
+					  strcmp(c->status, "pending") &&
+					  strcmp(c->status, "loading")))
+			m->n_failed++;
+	}
+	/* The batch size the charts show: the first level's. */
+	m->chart_batch = 1;
+	for (size_t i = 0; i < m->n_configs; i++) {
+		if (m->configs[i].n_levels) {
+			m->chart_batch = m->configs[i].levels[0].batch_size;
+			break;
+		}
+	}
 }
 
 /* Ranks with analyze's rules when results.db holds no ranking for the model. */
@@ -353,143 +370,72 @@ static int cmp_rank(const void *a, const void *b)
 	return rx < ry ? -1 : rx > ry;
 }
 
-static int load_model(sqlite3 *db, int64_t model_id, const char *options_json,
-		      const char *export_path, struct report_model *m,
-		      struct it_error *err)
+/* The best level of each ranked configuration: the ranked measurement, found by its (batch, load). */
+static int find_best_levels(struct store *s, struct report_model *m, const int64_t *best_ids,
+			    struct it_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t *ids = NULL, *best_ids = NULL;
-	size_t alloc = 0;
-	int rc, step;
-	char *path;
-	const struct report_config *def;
+	int rc = 0;
 
-	rc = prepare(db, "SELECT id, name, coalesce(label, ''), is_default, max_batch_size, "
-		     "instance_count, instance_kind, dynamic_batching, status, failure_reason, "
-		     "config_pbtxt FROM variants WHERE model_id = ? ORDER BY id", &st, err);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, model_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct report_config *c;
-		size_t old = alloc;
-
-		XGROW(m->configs, alloc, m->n_configs + 1);
-		if (alloc != old) {
-			ids = xreallocarray(ids, alloc, sizeof(*ids));
-			best_ids = xreallocarray(best_ids, alloc, sizeof(*best_ids));
-		}
-		ids[m->n_configs] = sqlite3_column_int64(st, 0);
-		best_ids[m->n_configs] = 0;
-		c = &m->configs[m->n_configs++];
-		memset(c, 0, sizeof(*c));
-		c->best = -1;
-		c->name = col_dup(st, 1);
-		c->label = col_dup(st, 2);
-		c->is_default = sqlite3_column_int(st, 3) != 0;
-		c->max_batch_size = sqlite3_column_int(st, 4);
-		c->instance_count = sqlite3_column_int(st, 5);
-		snprintf(c->instance_kind, sizeof(c->instance_kind), "%s",
-			 sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
-		c->dynamic_batching = sqlite3_column_int(st, 7) != 0;
-		c->status = col_dup(st, 8);
-		c->failure_reason = col_dup(st, 9);
-		c->config_pbtxt = col_dup(st, 10);
-	}
-	if (step != SQLITE_DONE) {
-		rc = db_fail(db, err, "reading variants");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < m->n_configs; i++) {
+	for (size_t i = 0; i < m->n_configs && !rc; i++) {
 		struct report_config *c = &m->configs[i];
+		int64_t batch = 0;
+		double load = 0;
+		bool found = false;
 
-		rc = load_levels(db, ids[i], c, err);
-		if (rc)
-			goto out;
-		for (size_t j = 0; j < c->n_levels; j++)
-			m->n_measurements += level_valid(&c->levels[j]);
-		if (c->failure_reason || (strcmp(c->status, "measured") &&
-					  strcmp(c->status, "measuring") &&
-					  strcmp(c->status, "pending") &&
-					  strcmp(c->status, "loading")))
-			m->n_failed++;
+		if (!best_ids[i])
+			continue;
+		rc = store_measurement_point(s, best_ids[i], &batch, &load, &found, err);
+		for (size_t j = 0; found && j < c->n_levels; j++)
+			if (c->levels[j].batch_size == batch && c->levels[j].load == load)
+				c->best = (long)j;
 	}
-	/* Load kind and the batch size the charts show: the first valid level's. */
-	m->chart_batch = 1;
-	for (size_t i = 0; i < m->n_configs; i++) {
-		if (m->configs[i].n_levels) {
-			m->chart_batch = m->configs[i].levels[0].batch_size;
-			break;
-		}
-	}
-	rc = prepare(db, "SELECT load_kind FROM measurements WHERE variant_id IN "
-		     "(SELECT id FROM variants WHERE model_id = ?) ORDER BY id LIMIT 1", &st, err);
+	for (size_t i = 0; i < m->n_configs; i++)
+		if (m->configs[i].best < 0)
+			m->configs[i].rank = 0;
+	return rc;
+}
+
+/* The ranking analyze recorded (its latest run that ranked this model), else one made here. */
+static int load_ranking(struct store *s, int64_t model_id, const int64_t *ids,
+			struct report_model *m, struct it_error *err)
+{
+	struct store_ranked *rs = NULL;
+	int64_t *best_ids = xcalloc(m->n_configs + 1, sizeof(*best_ids));
+	size_t n = 0;
+	int rc;
+
+	rc = store_ranking_latest(s, model_id, &rs, &n, err);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, model_id);
-	m->load_kind = LOAD_CONCURRENCY;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
-	    !strcmp((const char *)sqlite3_column_text(st, 0), "request_rate"))
-		m->load_kind = LOAD_REQUEST_RATE;
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* The ranking analyze recorded (its latest run that ranked this model). */
-	rc = prepare(db, "SELECT rank, variant_id, best_measurement_id, satisfies_constraints, "
-		     "gain_vs_default_pct FROM rankings WHERE model_id = ?1 AND run_id = "
-		     "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank", &st, err);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, model_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t vid = sqlite3_column_int64(st, 1);
-
+	for (size_t r = 0; r < n; r++) {
 		for (size_t i = 0; i < m->n_configs; i++) {
 			struct report_config *c = &m->configs[i];
 
-			if (ids[i] != vid)
+			if (ids[i] != rs[r].row.variant_id)
 				continue;
-			c->rank = (size_t)sqlite3_column_int64(st, 0);
-			best_ids[i] = sqlite3_column_int64(st, 2);
-			c->passes = sqlite3_column_int(st, 3) != 0;
-			c->has_gain = sqlite3_column_type(st, 4) != SQLITE_NULL;
-			c->gain_pct = sqlite3_column_double(st, 4);
+			c->rank = (size_t)rs[r].rank;
+			best_ids[i] = rs[r].row.best_measurement_id;
+			c->passes = rs[r].row.satisfies_constraints;
+			c->has_gain = rs[r].row.has_gain;
+			c->gain_pct = rs[r].row.gain_vs_default_pct;
 			m->ranking_from_db = true;
 		}
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (m->ranking_from_db) {
-		/* The best level: the ranked measurement, found by its (batch, load). */
-		rc = prepare(db, "SELECT batch_size, load_value FROM measurements WHERE id = ?",
-			     &st, err);
-		if (rc)
-			goto out;
-		for (size_t i = 0; i < m->n_configs; i++) {
-			struct report_config *c = &m->configs[i];
-
-			if (!best_ids[i])
-				continue;
-			sqlite3_reset(st);
-			sqlite3_bind_int64(st, 1, best_ids[i]);
-			if (sqlite3_step(st) != SQLITE_ROW)
-				continue;
-			for (size_t j = 0; j < c->n_levels; j++)
-				if (c->levels[j].batch_size == sqlite3_column_int64(st, 0) &&
-				    c->levels[j].load == sqlite3_column_double(st, 1))
-					c->best = (long)j;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-		for (size_t i = 0; i < m->n_configs; i++)
-			if (m->configs[i].best < 0)
-				m->configs[i].rank = 0;
-	} else {
+	if (m->ranking_from_db)
+		rc = find_best_levels(s, m, best_ids, err);
+	else
 		rank_here(m);
-	}
-	def = report_model_default(m);
+out:
+	free(rs);
+	free(best_ids);
+	return rc;
+}
+
+/* Gains over the default of a ranking made here (analyze records its own). */
+static void gains_here(struct report_model *m)
+{
+	const struct report_config *def = report_model_default(m);
+
 	for (size_t i = 0; i < m->n_configs; i++) {
 		struct report_config *c = &m->configs[i];
 
@@ -498,22 +444,102 @@ static int load_model(sqlite3 *db, int64_t model_id, const char *options_json,
 		c->gain_pct = objective_gain_pct(&m->objectives, &def->levels[def->best].fig,
 						 &c->levels[c->best].fig, &c->has_gain);
 	}
-	qsort(m->configs, m->n_configs, sizeof(*m->configs), cmp_rank);
-	m->objectives_text = objectives_text(&m->objectives);
-	m->constraints_text = constraints_text(&m->objectives);
-	path = xmalloc(strlen(export_path) + strlen(m->name) + 32);
-	snprintf(path, strlen(export_path) + strlen(m->name) + 32, "%s/best/%s/config.pbtxt",
-		 export_path, m->name);
+}
+
+/* <export>/best/<model>/config.pbtxt when analyze wrote it. */
+static void find_best_config(struct report_model *m, const char *export_path)
+{
+	size_t size = strlen(export_path) + strlen(m->name) + 32;
+	char *path = xmalloc(size);
+
+	snprintf(path, size, "%s/best/%s/config.pbtxt", export_path, m->name);
 	if (fs_is_file(path))
 		m->best_config_path = path;
 	else
 		free(path);
+}
+
+static int load_model(struct store *s, int64_t model_id, const char *export_path,
+		      struct report_model *m, struct it_error *err)
+{
+	int64_t *ids = NULL;
+	int rc;
+
+	rc = load_configs(s, model_id, m, &ids, err);
+	if (rc)
+		goto out;
+	count_model(m);
+	rc = store_model_load_kind(s, model_id, &m->load_kind, err);
+	if (rc)
+		goto out;
+	rc = load_ranking(s, model_id, ids, m, err);
+	if (rc)
+		goto out;
+	gains_here(m);
+	qsort(m->configs, m->n_configs, sizeof(*m->configs), cmp_rank);
+	m->objectives_text = objectives_text(&m->objectives);
+	m->constraints_text = constraints_text(&m->objectives);
+	find_best_config(m, export_path);
 out:
-	sqlite3_finalize(st);
 	free(ids);
-	free(best_ids);
-	(void)options_json;
 	return rc;
+}
+
+static bool model_wanted(const char *name, const char *const *models, size_t n_models)
+{
+	bool want = n_models == 0;
+
+	for (size_t i = 0; i < n_models && !want; i++)
+		want = name && !strcmp(models[i], name);
+	return want;
+}
+
+/* The models picked (every one when n_models is 0), each loaded whole. */
+static int load_models(struct store *s, const char *options_json, const char *const *models,
+		       size_t n_models, struct report_data *d, struct it_error *err)
+{
+	struct store_model *ms = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = store_models_list(s, &ms, &n, err);
+	if (rc)
+		return rc;
+	d->models = xcalloc(n + 1, sizeof(*d->models));
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct report_model *m;
+
+		if (!model_wanted(ms[i].name, models, n_models))
+			continue;
+		m = &d->models[d->n_models++];
+		m->name = ms[i].name;
+		m->platform = ms[i].platform;
+		m->backend = ms[i].backend;
+		m->repository = ms[i].repository;
+		ms[i].name = ms[i].platform = ms[i].backend = ms[i].repository = NULL;
+		objectives_from_options(options_json, m->name, &m->objectives);
+		rc = load_model(s, ms[i].id, d->export_path, m, err);
+	}
+	for (size_t i = 0; i < n; i++)
+		store_model_release(&ms[i]);
+	free(ms);
+	return rc;
+}
+
+/* IT_ERR_NOT_FOUND naming the first model of `models` that results.db lacks. */
+static int check_models_found(const struct report_data *d, const char *const *models,
+			      size_t n_models, struct it_error *err)
+{
+	for (size_t i = 0; i < n_models; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < d->n_models && !found; j++)
+			found = !strcmp(d->models[j].name, models[i]);
+		if (!found)
+			return it_error_set(err, IT_ERR_NOT_FOUND, "%s: no model '%s'", d->db_path,
+					    models[i]);
+	}
+	return 0;
 }
 
 int report_data_load(const char *export_path, const char *const *models,
@@ -521,12 +547,10 @@ int report_data_load(const char *export_path, const char *const *models,
 		     struct report_data *out, struct it_error *err)
 {
 	struct report_data d;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct store *s = NULL;
 	char *options_json = NULL;
 	const char *env = getenv("INFERTUNE_REPORT_TIME");
-	size_t alloc = 0;
-	int rc, step;
+	int rc;
 
 	memset(&d, 0, sizeof(d));
 	d.export_path = xstrdup(export_path);
@@ -541,64 +565,25 @@ int report_data_load(const char *export_path, const char *const *models,
 				  d.db_path, export_path);
 		goto out;
 	}
-	if (sqlite3_open_v2(d.db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = it_error_set(err, IT_ERR_IO, "%s: cannot open: %s", d.db_path,
-				  db ? sqlite3_errmsg(db) : "out of memory");
+	rc = store_open_readonly(d.db_path, &s, err);
+	if (rc)
 		goto out;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	rc = load_runs(db, &d, &options_json, err);
+	rc = load_runs(s, &d, &options_json, err);
 	if (rc) {
 		it_error_prefix(err, "%s: not an infertune results database?", d.db_path);
 		goto out;
 	}
 	if (!d.time_iso)
 		d.time_iso = xstrdup("unknown");
-	rc = prepare(db, "SELECT id, name, platform, backend, repository FROM models ORDER BY id",
-		     &st, err);
+	rc = load_models(s, options_json, models, n_models, &d, err);
+	if (!rc)
+		rc = check_models_found(&d, models, n_models, err);
 	if (rc)
 		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		struct report_model *m;
-		bool want = n_models == 0;
-
-		for (size_t i = 0; i < n_models && !want; i++)
-			want = name && !strcmp(models[i], name);
-		if (!want)
-			continue;
-		XGROW(d.models, alloc, d.n_models + 1);
-		m = &d.models[d.n_models++];
-		memset(m, 0, sizeof(*m));
-		m->name = col_dup(st, 1);
-		m->platform = col_dup(st, 2);
-		m->backend = col_dup(st, 3);
-		m->repository = col_dup(st, 4);
-		objectives_from_options(options_json, m->name, &m->objectives);
-		rc = load_model(db, sqlite3_column_int64(st, 0), options_json, export_path, m, err);
-		if (rc)
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		rc = db_fail(db, err, "reading models");
-		goto out;
-	}
-	for (size_t i = 0; i < n_models; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < d.n_models && !found; j++)
-			found = !strcmp(d.models[j].name, models[i]);
-		if (!found) {
-			rc = it_error_set(err, IT_ERR_NOT_FOUND, "%s: no model '%s'", d.db_path,
-					  models[i]);
-			goto out;
-		}
-	}
 	*out = d;
 	memset(&d, 0, sizeof(d));
 out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	store_close(s);
 	free(options_json);
 	report_data_release(&d);
 	return rc;

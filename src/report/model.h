@@ -1,11 +1,12 @@
 /*
  * The report model: what a report shows, read from results.db
- * (docs/results-db.md) with plain SQL, read-only, so an analysis that is
- * still running or was interrupted can be reported too. Models hold
+ * (docs/results-db.md) through store/query.h, read-only, so an analysis
+ * that is still running or was interrupted can be reported too. Models hold
  * configurations (variants), configurations hold load levels, levels hold
  * figures; a figure that was not measured is absent (struct figures'
- * presence bits), never 0. Depends on store/ (figure table, names),
- * analyze/objective (ranking when results.db holds none), util/, SQLite.
+ * presence bits), never 0. Depends on store/ (queries, figure table, names),
+ * analyze/objective (ranking when results.db holds none), util/; it knows
+ * no SQL.
  */
 #ifndef INFERTUNE_REPORT_MODEL_H
 #define INFERTUNE_REPORT_MODEL_H
@@ -95,6 +96,9 @@ int report_data_load(const char *export_path, const char *const *models,
 
 /** Frees everything *d owns and zeroes it. */
 void report_data_release(struct report_data *d);
+
+/** True when the level's figures count: stable (ok) or over the latency threshold. */
+bool report_level_valid(const struct report_level *l);
 
 /** The ranked configuration (rank 1), or NULL. */
 const struct report_config *report_model_best(const struct report_model *m);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/format.h"
 #include "report/internal.h"
 #include "util/error.h"
 #include "util/strbuf.h"

@@ -17,6 +17,7 @@
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 
+#include "report/format.h"
 #include "report/internal.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -29,46 +30,6 @@
 /* Best configurations in Model Analyzer's summary charts and breakdowns. */
 #define TOP_N 3
 
-static bool level_valid(const struct report_level *l)
-{
-	return l->status == MEAS_OK || l->status == MEAS_OVER_THRESHOLD;
-}
-
-const char *report_load_name(const struct report_model *m)
-{
-	return m->load_kind == LOAD_REQUEST_RATE ? "request rate" : "concurrency";
-}
-
-static bool model_has(const struct report_model *m, enum figure f)
-{
-	for (size_t i = 0; i < m->n_configs; i++)
-		for (size_t j = 0; j < m->configs[i].n_levels; j++)
-			if (level_valid(&m->configs[i].levels[j]) &&
-			    figures_has(&m->configs[i].levels[j].fig, f))
-				return true;
-	return false;
-}
-
-int report_memory_figure(const struct report_model *m)
-{
-	if (model_has(m, FIG_GPU_USED_MEMORY))
-		return FIG_GPU_USED_MEMORY;
-	if (model_has(m, FIG_SERVER_RSS))
-		return FIG_SERVER_RSS;
-	if (model_has(m, FIG_CPU_USED_RAM))
-		return FIG_CPU_USED_RAM;
-	return -1;
-}
-
-int report_power_figure(const struct report_model *m)
-{
-	if (model_has(m, FIG_GPU_POWER))
-		return FIG_GPU_POWER;
-	if (model_has(m, FIG_CPU_POWER))
-		return FIG_CPU_POWER;
-	return -1;
-}
-
 static const char *memory_title(int f)
 {
 	switch (f) {
@@ -76,62 +37,6 @@ static const char *memory_title(int f)
 	case FIG_SERVER_RSS: return "Server process memory, RSS (MB)";
 	default: return "RAM used (MB)";
 	}
-}
-
-void report_fmt_figure(const struct report_level *l, int fig, char *buf,
-		       size_t size)
-{
-	const char *unit;
-
-	if (fig < 0 || !figures_has(&l->fig, (enum figure)fig)) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	unit = figure_table[fig].unit;
-	if (!strcmp(unit, "ms"))
-		snprintf(buf, size, "%.2f", l->fig.v[fig]);
-	else if (!strcmp(unit, "J"))
-		snprintf(buf, size, "%.4f", l->fig.v[fig]);
-	else
-		snprintf(buf, size, "%.1f", l->fig.v[fig]);
-}
-
-void report_config_desc(const struct report_config *c, char *buf, size_t size)
-{
-	const char *kind = c->instance_kind;
-
-	if (!strncmp(kind, "KIND_", 5))
-		kind += 5;
-	snprintf(buf, size, "%d x %s instance%s, max batch %d%s", c->instance_count,
-		 *kind ? kind : "?", c->instance_count == 1 ? "" : "s", c->max_batch_size,
-		 c->dynamic_batching ? ", dynamic batching" : "");
-}
-
-void report_summary_sentence(const struct report_model *m, struct strbuf *sb)
-{
-	const struct report_config *best = report_model_best(m), *def = report_model_default(m);
-
-	strbuf_addf(sb, "In %zu measurements across %zu configurations, ", m->n_measurements,
-		    m->n_configs);
-	if (!best) {
-		strbuf_adds(sb, "no configuration has a valid measurement yet.");
-		return;
-	}
-	if (best->is_default) {
-		strbuf_addf(sb, "the default configuration %s is the best at %s", best->name,
-			    m->objectives_text);
-	} else if (!def || !best->has_gain) {
-		strbuf_addf(sb, "%s is the best at %s (the default configuration has no valid "
-			    "measurement to compare with)", best->name, m->objectives_text);
-	} else {
-		strbuf_addf(sb, "%s is %.1f%% %s than the default configuration at %s",
-			    best->name, fabs(best->gain_pct),
-			    best->gain_pct >= 0 ? "better" : "worse", m->objectives_text);
-	}
-	if (strcmp(m->constraints_text, "none"))
-		strbuf_addf(sb, ", under the constraints %s%s", m->constraints_text,
-			    best->passes ? "" : " (which no configuration meets)");
-	strbuf_adds(sb, ".");
 }
 
 /* ---- charts ---- */
@@ -208,7 +113,7 @@ static size_t line_configs(const struct report_model *m, size_t *idx, size_t max
 		const struct report_config *c = &m->configs[i];
 
 		for (size_t j = 0; j < c->n_levels; j++) {
-			if (level_valid(&c->levels[j]) && c->levels[j].batch_size == m->chart_batch) {
+			if (report_level_valid(&c->levels[j]) && c->levels[j].batch_size == m->chart_batch) {
 				idx[n++] = i;
 				break;
 			}
@@ -251,7 +156,7 @@ static void chart_vs_load(const struct report_model *m, struct report_charts *cs
 
 			if (l->batch_size != m->chart_batch)
 				continue;
-			chart_series_add(s, l->load, level_valid(l) ?
+			chart_series_add(s, l->load, report_level_valid(l) ?
 					 figures_get(&l->fig, (enum figure)f, NAN) : NAN);
 		}
 	}
@@ -289,7 +194,7 @@ static void chart_vs_latency(const struct report_model *m, struct report_charts 
 			const struct report_level *l = &c->levels[j];
 			double v;
 
-			if (l->batch_size != m->chart_batch || !level_valid(l) ||
+			if (l->batch_size != m->chart_batch || !report_level_valid(l) ||
 			    !figures_has(&l->fig, FIG_LATENCY_P99) ||
 			    !figures_has(&l->fig, (enum figure)f))
 				continue;
@@ -357,7 +262,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 	for (size_t j = 0; j < c->n_levels && n < 64; j++) {
 		const struct report_level *l = &c->levels[j];
 
-		if (l->batch_size != m->chart_batch || !level_valid(l))
+		if (l->batch_size != m->chart_batch || !report_level_valid(l))
 			continue;
 		snprintf(labbuf[n], sizeof(labbuf[n]), "%g", l->load);
 		labels[n] = labbuf[n];
@@ -372,7 +277,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 		for (size_t j = 0; j < c->n_levels; j++) {
 			const struct report_level *l = &c->levels[j];
 
-			if (l->batch_size != m->chart_batch || !level_valid(l) || k >= n)
+			if (l->batch_size != m->chart_batch || !report_level_valid(l) || k >= n)
 				continue;
 			if (figures_has(&l->fig, parts[p].f))
 				any = true;
@@ -383,7 +288,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 	for (size_t j = 0, k = 0; j < c->n_levels; j++) {
 		const struct report_level *l = &c->levels[j];
 
-		if (l->batch_size != m->chart_batch || !level_valid(l) || k >= n)
+		if (l->batch_size != m->chart_batch || !report_level_valid(l) || k >= n)
 			continue;
 		chart_series_add(tp, (double)k++, figures_get(&l->fig, FIG_THROUGHPUT, NAN));
 	}

@@ -5,8 +5,9 @@
  * tables, charts, one page per configuration) and charts/<name>.png|svg.
  * The same database gives the same bytes: the report's date comes from the
  * options, INFERTUNE_REPORT_TIME, or else the latest run recorded. Library
- * code: prints nothing. Depends on report/ (model, chart, html, pdf),
- * store/, analyze/objective, util/, cairo, SQLite.
+ * code: prints nothing. Depends on report/ (model, format, chart, html,
+ * pdf), store/ (results.db through store/query.h), analyze/objective,
+ * util/, cairo; no SQL.
  */
 #ifndef INFERTUNE_REPORT_REPORT_H
 #define INFERTUNE_REPORT_REPORT_H

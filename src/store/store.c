@@ -6,6 +6,7 @@
  * measured is stored as NULL, never as 0.
  */
 #include "store/store.h"
+#include "store/internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,13 +22,6 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	char *figure_columns;   /* "throughput, latency_avg_ms, ..." */
-	char *figure_params;    /* "?, ?, ..." */
-};
 
 static const char *const load_kind_names[] = { "concurrency", "request_rate" };
 static const char *const meas_status_names[] = {
@@ -71,6 +65,16 @@ static int parse_name(const char *s, const char *const *names, int n, int def)
 	return def;
 }
 
+enum measurement_status store_measurement_status_parse(const char *s)
+{
+	return (enum measurement_status)parse_name(s, meas_status_names, 4, MEAS_FAILED);
+}
+
+enum load_kind store_load_kind_parse(const char *s)
+{
+	return (enum load_kind)parse_name(s, load_kind_names, 2, LOAD_CONCURRENCY);
+}
+
 double store_now(void)
 {
 	struct timeval tv;
@@ -110,7 +114,7 @@ static double parse_iso(const char *s)
 	return (double)timegm(&tm) + ms / 1000.0;
 }
 
-static int db_error(struct store *s, struct it_error *err, const char *what)
+int store_db_error(struct store *s, struct it_error *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(s->db);
 
@@ -135,12 +139,12 @@ static int exec_sql(struct store *s, const char *sql, struct it_error *err)
 	return 0;
 }
 
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st,
-		   struct it_error *err)
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+		  struct it_error *err)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
-		return db_error(s, err, "prepare");
+		return store_db_error(s, err, "prepare");
 	}
 	return 0;
 }
@@ -169,7 +173,7 @@ static void bind_opt_double(sqlite3_stmt *st, int i, bool has, double v)
 		sqlite3_bind_null(st, i);
 }
 
-static char *column_strdup(sqlite3_stmt *st, int i)
+char *store_column_strdup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -372,11 +376,11 @@ static int user_version(struct store *s, int *version, struct it_error *err)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "PRAGMA user_version", &st, err);
+	rc = store_prepare(s, "PRAGMA user_version", &st, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = db_error(s, err, "reading the schema version");
+		rc = store_db_error(s, err, "reading the schema version");
 		goto out;
 	}
 	*version = sqlite3_column_int(st, 0);
@@ -385,10 +389,24 @@ out:
 	return rc;
 }
 
+/* The figure column list and its placeholders, for the statements that read or write them all. */
+static void figure_lists(struct store *s)
+{
+	struct strbuf cols, params;
+
+	strbuf_init(&cols, 0);
+	strbuf_init(&params, 0);
+	for (int i = 0; i < FIG_COUNT; i++) {
+		strbuf_addf(&cols, "%s%s", i ? ", " : "", figure_table[i].column);
+		strbuf_adds(&params, i ? ", ?" : "?");
+	}
+	s->figure_columns = strbuf_detach(&cols, NULL);
+	s->figure_params = strbuf_detach(&params, NULL);
+}
+
 int store_open(const char *path, struct store **out, struct it_error *err)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
-	struct strbuf cols, params;
 	int version = 0, rc;
 
 	s->path = xstrdup(path);
@@ -418,7 +436,7 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 		bool empty;
 
 		/* Version 0 with tables in it is some other program's database. */
-		rc = prepare(s, "SELECT count(*) FROM sqlite_master", &st, err);
+		rc = store_prepare(s, "SELECT count(*) FROM sqlite_master", &st, err);
 		if (rc)
 			goto out;
 		empty = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
@@ -438,14 +456,34 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 				  path, version, STORE_SCHEMA_VERSION);
 		goto out;
 	}
-	strbuf_init(&cols, 0);
-	strbuf_init(&params, 0);
-	for (int i = 0; i < FIG_COUNT; i++) {
-		strbuf_addf(&cols, "%s%s", i ? ", " : "", figure_table[i].column);
-		strbuf_adds(&params, i ? ", ?" : "?");
+	figure_lists(s);
+	*out = s;
+	s = NULL;
+out:
+	store_close(s);
+	return rc;
+}
+
+/*
+ * No pragma, no schema check and no write: the report reads the files of
+ * every infertune build as they are, also while an analysis writes them
+ * (WAL lets a reader in without blocking the writer).
+ */
+int store_open_readonly(const char *path, struct store **out,
+			struct it_error *err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int rc = 0;
+
+	s->path = xstrdup(path);
+	s->readonly = true;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = it_error_set(err, IT_ERR_IO, "%s: cannot open: %s", path,
+				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out;
 	}
-	s->figure_columns = strbuf_detach(&cols, NULL);
-	s->figure_params = strbuf_detach(&params, NULL);
+	sqlite3_busy_timeout(s->db, 10000);
+	figure_lists(s);
 	*out = s;
 	s = NULL;
 out:
@@ -457,7 +495,9 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->db) {
+	if (s->db && s->readonly) {
+		sqlite3_close(s->db);
+	} else if (s->db) {
 		/* Fold the WAL into the main file so a copied results.db is complete. */
 		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 					  NULL, NULL);
@@ -481,13 +521,13 @@ int store_meta_set(struct store *s, const char *key, const char *value,
 	if (!strcmp(key, "schema_version"))
 		return it_error_set(err, IT_ERR_INVALID, "%s: meta key '%s' is not writable",
 				    s->path, key);
-	rc = prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &st, err);
+	rc = store_prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, key);
 	bind_text(st, 2, value);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "setting a meta row");
+		rc = store_db_error(s, err, "setting a meta row");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -500,10 +540,10 @@ int store_run_begin(struct store *s, const struct store_run *run,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "INSERT INTO runs (started_at, status, command_line, options_json, "
-		     "search_mode, server_mode, server_url, profile_key, gpus_json, "
-		     "infertune_version) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-		     &st, err);
+	rc = store_prepare(s, "INSERT INTO runs (started_at, status, command_line, options_json, "
+			   "search_mode, server_mode, server_url, profile_key, gpus_json, "
+			   "infertune_version) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_time(st, 1, store_now());
@@ -516,7 +556,7 @@ int store_run_begin(struct store *s, const struct store_run *run,
 	bind_text(st, 8, run->gpus_json ? run->gpus_json : "[]");
 	bind_text(st, 9, run->version ? run->version : "");
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "recording the run");
+		rc = store_db_error(s, err, "recording the run");
 	else
 		*run_id = sqlite3_last_insert_rowid(s->db);
 	sqlite3_finalize(st);
@@ -529,8 +569,8 @@ int store_run_finish(struct store *s, int64_t run_id, const char *status,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "UPDATE runs SET finished_at = ?, status = ?, message = ? WHERE id = ?",
-		     &st, err);
+	rc = store_prepare(s, "UPDATE runs SET finished_at = ?, status = ?, message = ? WHERE id = ?",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_time(st, 1, store_now());
@@ -538,7 +578,7 @@ int store_run_finish(struct store *s, int64_t run_id, const char *status,
 	bind_text(st, 3, message);
 	sqlite3_bind_int64(st, 4, run_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "finishing the run");
+		rc = store_db_error(s, err, "finishing the run");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -560,13 +600,13 @@ static int count_rows(struct store *s, const char *sql, int64_t *n,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, sql, &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	else
-		rc = db_error(s, err, "counting");
+		rc = store_db_error(s, err, "counting");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -590,7 +630,7 @@ int store_model_get_or_add(struct store *s, const char *name,
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	rc = prepare(s, "SELECT id FROM models WHERE name = ?", &st, err);
+	rc = store_prepare(s, "SELECT id FROM models WHERE name = ?", &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, name);
@@ -602,10 +642,10 @@ int store_model_get_or_add(struct store *s, const char *name,
 	}
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE)
-		return db_error(s, err, "looking up a model");
-	rc = prepare(s, "INSERT INTO models (name, platform, backend, config_pbtxt, "
-		     "config_json, repository, first_run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		     &st, err);
+		return store_db_error(s, err, "looking up a model");
+	rc = store_prepare(s, "INSERT INTO models (name, platform, backend, config_pbtxt, "
+			   "config_json, repository, first_run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, name);
@@ -616,7 +656,7 @@ int store_model_get_or_add(struct store *s, const char *name,
 	bind_text(st, 6, repository);
 	sqlite3_bind_int64(st, 7, run_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "adding a model");
+		rc = store_db_error(s, err, "adding a model");
 	else
 		*model_id = sqlite3_last_insert_rowid(s->db);
 	sqlite3_finalize(st);
@@ -652,18 +692,18 @@ static void read_variant(sqlite3_stmt *st, struct store_variant *v)
 	v->variant_index = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
 			   sqlite3_column_int64(st, 3);
 	v->is_default = sqlite3_column_int(st, 4) != 0;
-	v->config_key = column_strdup(st, 5);
-	v->config_pbtxt = column_strdup(st, 6);
-	v->config_json = column_strdup(st, 7);
+	v->config_key = store_column_strdup(st, 5);
+	v->config_pbtxt = store_column_strdup(st, 6);
+	v->config_json = store_column_strdup(st, 7);
 	v->max_batch_size = sqlite3_column_int(st, 8);
 	v->instance_count = sqlite3_column_int(st, 9);
 	column_copy(st, 10, v->instance_kind, sizeof(v->instance_kind));
 	v->dynamic_batching = sqlite3_column_int(st, 11) != 0;
-	v->label = column_strdup(st, 12);
+	v->label = store_column_strdup(st, 12);
 	column_copy(st, 13, status, sizeof(status));
 	v->status = (enum variant_status)parse_name(status, variant_status_names,
 						   VARIANT_STATUS_COUNT, VARIANT_FAILED);
-	v->failure_reason = column_strdup(st, 14);
+	v->failure_reason = store_column_strdup(st, 14);
 	v->created_run_id = sqlite3_column_int64(st, 15);
 }
 
@@ -675,8 +715,8 @@ int store_variant_find(struct store *s, int64_t model_id, const char *key,
 	int rc, step;
 
 	*found = false;
-	rc = prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? AND config_key = ?",
-		     &st, err);
+	rc = store_prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? AND config_key = ?",
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -686,7 +726,7 @@ int store_variant_find(struct store *s, int64_t model_id, const char *key,
 		read_variant(st, out);
 		*found = true;
 	} else if (step != SQLITE_DONE) {
-		rc = db_error(s, err, "looking up a variant");
+		rc = store_db_error(s, err, "looking up a variant");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -698,7 +738,7 @@ int store_variant_get(struct store *s, int64_t id, struct store_variant *out,
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	rc = prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE id = ?", &st, err);
+	rc = store_prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE id = ?", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
@@ -708,7 +748,7 @@ int store_variant_get(struct store *s, int64_t id, struct store_variant *out,
 	else if (step == SQLITE_DONE)
 		rc = it_error_set(err, IT_ERR_NOT_FOUND, "no variant %lld", (long long)id);
 	else
-		rc = db_error(s, err, "reading a variant");
+		rc = store_db_error(s, err, "reading a variant");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -719,15 +759,15 @@ int store_variant_next_index(struct store *s, int64_t model_id, int64_t *n,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "SELECT coalesce(max(variant_index) + 1, 0) FROM variants WHERE model_id = ?",
-		     &st, err);
+	rc = store_prepare(s, "SELECT coalesce(max(variant_index) + 1, 0) FROM variants WHERE model_id = ?",
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	else
-		rc = db_error(s, err, "numbering a variant");
+		rc = store_db_error(s, err, "numbering a variant");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -739,11 +779,11 @@ int store_variant_add(struct store *s, struct store_variant *v,
 	double now = store_now();
 	int rc;
 
-	rc = prepare(s, "INSERT INTO variants (model_id, name, variant_index, is_default, "
-		     "config_key, config_pbtxt, config_json, max_batch_size, instance_count, "
-		     "instance_kind, dynamic_batching, label, status, failure_reason, "
-		     "created_run_id, created_at, updated_at) "
-		     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
+	rc = store_prepare(s, "INSERT INTO variants (model_id, name, variant_index, is_default, "
+			   "config_key, config_pbtxt, config_json, max_batch_size, instance_count, "
+			   "instance_kind, dynamic_batching, label, status, failure_reason, "
+			   "created_run_id, created_at, updated_at) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, v->model_id);
@@ -767,7 +807,7 @@ int store_variant_add(struct store *s, struct store_variant *v,
 	bind_time(st, 16, now);
 	bind_time(st, 17, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "adding a variant");
+		rc = store_db_error(s, err, "adding a variant");
 	else
 		v->id = sqlite3_last_insert_rowid(s->db);
 	sqlite3_finalize(st);
@@ -781,8 +821,8 @@ int store_variant_set_status(struct store *s, int64_t variant_id,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "UPDATE variants SET status = ?, failure_reason = ?, updated_at = ? WHERE id = ?",
-		     &st, err);
+	rc = store_prepare(s, "UPDATE variants SET status = ?, failure_reason = ?, updated_at = ? WHERE id = ?",
+			   &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, variant_status_name(status));
@@ -790,7 +830,7 @@ int store_variant_set_status(struct store *s, int64_t variant_id,
 	bind_time(st, 3, store_now());
 	sqlite3_bind_int64(st, 4, variant_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "updating a variant");
+		rc = store_db_error(s, err, "updating a variant");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -804,8 +844,8 @@ int store_variants_of_model(struct store *s, int64_t model_id,
 	size_t count = 0, alloc = 0;
 	int rc, step;
 
-	rc = prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? ORDER BY id",
-		     &st, err);
+	rc = store_prepare(s, "SELECT " VARIANT_COLUMNS " FROM variants WHERE model_id = ? ORDER BY id",
+			   &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -814,7 +854,7 @@ int store_variants_of_model(struct store *s, int64_t model_id,
 		read_variant(st, &vs[count++]);
 	}
 	if (step != SQLITE_DONE) {
-		rc = db_error(s, err, "listing variants");
+		rc = store_db_error(s, err, "listing variants");
 		for (size_t i = 0; i < count; i++)
 			store_variant_release(&vs[i]);
 		free(vs);
@@ -863,7 +903,7 @@ static int insert_gpus(struct store *s, const char *table, const char *owner_col
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO %s (%s, gpu_uuid, utilization_pct, used_memory_mb, "
 		 "total_memory_mb, power_w) VALUES (?, ?, ?, ?, ?, ?)", table, owner_col);
-	rc = prepare(s, sql, &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -877,7 +917,7 @@ static int insert_gpus(struct store *s, const char *table, const char *owner_col
 		bind_opt_double(st, 5, g->has_total_memory, g->total_memory_mb);
 		bind_opt_double(st, 6, g->has_power, g->power_w);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_error(s, err, "adding GPU figures");
+			rc = store_db_error(s, err, "adding GPU figures");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -896,7 +936,7 @@ static int read_gpus(struct store *s, const char *table, const char *owner_col,
 	snprintf(sql, sizeof(sql),
 		 "SELECT gpu_uuid, utilization_pct, used_memory_mb, total_memory_mb, power_w "
 		 "FROM %s WHERE %s = ? ORDER BY gpu_uuid", table, owner_col);
-	rc = prepare(s, sql, &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, owner);
@@ -917,7 +957,7 @@ static int read_gpus(struct store *s, const char *table, const char *owner_col,
 		g->power_w = sqlite3_column_double(st, 4);
 	}
 	if (step != SQLITE_DONE)
-		rc = db_error(s, err, "reading GPU figures");
+		rc = store_db_error(s, err, "reading GPU figures");
 	sqlite3_finalize(st);
 	if (rc) {
 		free(gs);
@@ -935,7 +975,7 @@ static void bind_figures(sqlite3_stmt *st, int first, const struct figures *fs)
 				fs->v[i]);
 }
 
-static void read_figures(sqlite3_stmt *st, int first, struct figures *fs)
+void store_read_figures(sqlite3_stmt *st, int first, struct figures *fs)
 {
 	memset(fs, 0, sizeof(*fs));
 	for (int i = 0; i < FIG_COUNT; i++) {
@@ -961,7 +1001,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	rc = tx_begin(s, err);
 	if (rc)
 		goto out;
-	rc = prepare(s, sql.buf, &st, err);
+	rc = store_prepare(s, sql.buf, &st, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(st, i++, m->run_id);
@@ -1001,7 +1041,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	bind_time(st, i++, m->finished_at);
 	sqlite3_bind_double(st, i++, m->finished_at - m->started_at);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "adding a measurement");
+		rc = store_db_error(s, err, "adding a measurement");
 		goto fail;
 	}
 	m->id = sqlite3_last_insert_rowid(s->db);
@@ -1009,10 +1049,10 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	st = NULL;
 
 	if (m->n_windows) {
-		rc = prepare(s, "INSERT INTO measurement_windows (measurement_id, window_index, "
-			     "duration_ms, request_count, failed_count, throughput, latency_avg_ms, "
-			     "stabilizing_latency_ms, valid, merged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			     &st, err);
+		rc = store_prepare(s, "INSERT INTO measurement_windows (measurement_id, window_index, "
+				   "duration_ms, request_count, failed_count, throughput, latency_avg_ms, "
+				   "stabilizing_latency_ms, valid, merged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				   &st, err);
 		if (rc)
 			goto fail;
 		for (size_t w = 0; w < m->n_windows; w++) {
@@ -1031,7 +1071,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 			sqlite3_bind_int(st, 9, win->valid);
 			sqlite3_bind_int(st, 10, win->merged);
 			if (sqlite3_step(st) != SQLITE_DONE) {
-				rc = db_error(s, err, "adding a window");
+				rc = store_db_error(s, err, "adding a window");
 				goto fail;
 			}
 		}
@@ -1079,11 +1119,10 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	column_copy(st, 3, m->profile_key, sizeof(m->profile_key));
 	m->batch_size = sqlite3_column_int64(st, 4);
 	column_copy(st, 5, kind, sizeof(kind));
-	m->load_kind = (enum load_kind)parse_name(kind, load_kind_names, 2, 0);
+	m->load_kind = store_load_kind_parse(kind);
 	m->load_value = sqlite3_column_double(st, 6);
 	column_copy(st, 7, status, sizeof(status));
-	m->status = (enum measurement_status)parse_name(status, meas_status_names, 4,
-						       MEAS_FAILED);
+	m->status = store_measurement_status_parse(status);
 	column_copy(st, 8, m->message, sizeof(m->message));
 	m->request_count = (uint64_t)sqlite3_column_int64(st, 9);
 	m->failed_count = (uint64_t)sqlite3_column_int64(st, 10);
@@ -1099,12 +1138,12 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	column_copy(st, 20, finished, sizeof(finished));
 	m->started_at = parse_iso(started);
 	m->finished_at = parse_iso(finished);
-	read_figures(st, MEAS_N_FIXED, &m->fig);
+	store_read_figures(st, MEAS_N_FIXED, &m->fig);
 
-	rc = prepare(s, "SELECT window_index, duration_ms, request_count, failed_count, "
-		     "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
-		     "FROM measurement_windows WHERE measurement_id = ? ORDER BY window_index",
-		     &ws, err);
+	rc = store_prepare(s, "SELECT window_index, duration_ms, request_count, failed_count, "
+			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
+			   "FROM measurement_windows WHERE measurement_id = ? ORDER BY window_index",
+			   &ws, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(ws, 1, m->id);
@@ -1124,7 +1163,7 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 		w->merged = sqlite3_column_int(ws, 8) != 0;
 	}
 	if (step != SQLITE_DONE)
-		rc = db_error(s, err, "reading windows");
+		rc = store_db_error(s, err, "reading windows");
 	sqlite3_finalize(ws);
 	if (!rc)
 		rc = read_gpus(s, "measurement_gpus", "measurement_id", m->id, &m->gpus,
@@ -1149,7 +1188,7 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s FROM measurements WHERE variant_id = ? "
 		    "AND profile_key = ? AND batch_size = ? AND load_kind = ? AND load_value = ?",
 		    s->figure_columns);
-	rc = prepare(s, sql.buf, &st, err);
+	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)
 		return rc;
@@ -1163,7 +1202,7 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 		rc = read_measurement(s, st, out, err);
 		*found = rc == 0;
 	} else if (step != SQLITE_DONE) {
-		rc = db_error(s, err, "looking up a measurement");
+		rc = store_db_error(s, err, "looking up a measurement");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -1184,7 +1223,7 @@ int store_measurements_of_variant(struct store *s, int64_t variant_id,
 	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s FROM measurements WHERE variant_id = ?%s "
 		    "ORDER BY batch_size, load_kind, load_value", s->figure_columns,
 		    profile_key ? " AND profile_key = ?" : "");
-	rc = prepare(s, sql.buf, &st, err);
+	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)
 		return rc;
@@ -1199,7 +1238,7 @@ int store_measurements_of_variant(struct store *s, int64_t variant_id,
 		count++;
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = db_error(s, err, "listing measurements");
+		rc = store_db_error(s, err, "listing measurements");
 	sqlite3_finalize(st);
 	if (rc) {
 		for (size_t i = 0; i < count; i++)
@@ -1227,7 +1266,7 @@ int store_server_only_add(struct store *s, struct store_server_only *so,
 	rc = tx_begin(s, err);
 	if (rc)
 		goto out;
-	rc = prepare(s, sql.buf, &st, err);
+	rc = store_prepare(s, sql.buf, &st, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(st, 1, so->run_id);
@@ -1236,7 +1275,7 @@ int store_server_only_add(struct store *s, struct store_server_only *so,
 	bind_figures(st, 4, &so->fig);
 	bind_time(st, 4 + FIG_COUNT, so->started_at + so->duration_s);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "adding server-only figures");
+		rc = store_db_error(s, err, "adding server-only figures");
 		goto fail;
 	}
 	so->id = sqlite3_last_insert_rowid(s->db);
@@ -1268,7 +1307,7 @@ int store_server_only_latest(struct store *s, struct store_server_only *out,
 	strbuf_init(&sql, 0);
 	strbuf_addf(&sql, "SELECT id, run_id, started_at, duration_s, %s FROM server_only "
 		    "ORDER BY id DESC LIMIT 1", s->figure_columns);
-	rc = prepare(s, sql.buf, &st, err);
+	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)
 		return rc;
@@ -1280,12 +1319,12 @@ int store_server_only_latest(struct store *s, struct store_server_only *out,
 		column_copy(st, 2, started, sizeof(started));
 		out->started_at = parse_iso(started);
 		out->duration_s = sqlite3_column_double(st, 3);
-		read_figures(st, 4, &out->fig);
+		store_read_figures(st, 4, &out->fig);
 		rc = read_gpus(s, "server_only_gpus", "server_only_id", out->id,
 			       &out->gpus, &out->n_gpus, err);
 		*found = rc == 0;
 	} else if (step != SQLITE_DONE) {
-		rc = db_error(s, err, "reading server-only figures");
+		rc = store_db_error(s, err, "reading server-only figures");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -1301,20 +1340,20 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 	rc = tx_begin(s, err);
 	if (rc)
 		return rc;
-	rc = prepare(s, "DELETE FROM rankings WHERE run_id = ? AND model_id = ?", &st, err);
+	rc = store_prepare(s, "DELETE FROM rankings WHERE run_id = ? AND model_id = ?", &st, err);
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, model_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(s, err, "replacing a ranking");
+		rc = store_db_error(s, err, "replacing a ranking");
 		goto fail;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = prepare(s, "INSERT INTO rankings (run_id, model_id, rank, variant_id, "
-		     "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
-		     "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
+	rc = store_prepare(s, "INSERT INTO rankings (run_id, model_id, rank, variant_id, "
+			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -1330,7 +1369,7 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 		sqlite3_bind_int(st, 6, ranks[i].satisfies_constraints);
 		bind_opt_double(st, 7, ranks[i].has_gain, ranks[i].gain_vs_default_pct);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = db_error(s, err, "adding a ranking");
+			rc = store_db_error(s, err, "adding a ranking");
 			goto fail;
 		}
 	}
@@ -1349,8 +1388,8 @@ int store_event_add(struct store *s, int64_t run_id, int64_t variant_id,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(s, "INSERT INTO events (run_id, at, variant_id, kind, message) "
-		     "VALUES (?, ?, ?, ?, ?)", &st, err);
+	rc = store_prepare(s, "INSERT INTO events (run_id, at, variant_id, kind, message) "
+			   "VALUES (?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -1362,7 +1401,7 @@ int store_event_add(struct store *s, int64_t run_id, int64_t variant_id,
 	bind_text(st, 4, kind);
 	bind_text(st, 5, message ? message : "");
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, err, "adding an event");
+		rc = store_db_error(s, err, "adding an event");
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -4,8 +4,9 @@
  * (WAL mode, synchronous=FULL), so a kill -9 loses at most the measurement
  * in progress; the schema is versioned (PRAGMA user_version). Lookups by
  * variant configuration and load level let a resumed analysis reuse what was
- * measured instead of measuring it again. Depends on store/figures, util/
- * and SQLite only: it knows nothing of servers, searches or reports.
+ * measured instead of measuring it again; the report's reads are in
+ * store/query.h. Depends on store/figures, util/ and SQLite only: it knows
+ * nothing of servers, searches or reports.
  */
 #ifndef INFERTUNE_STORE_STORE_H
 #define INFERTUNE_STORE_STORE_H
@@ -186,7 +187,17 @@ struct store_rank {
  */
 int store_open(const char *path, struct store **out, struct it_error *err);
 
-/** Closes the store (a checkpoint folds the WAL in); NULL is a no-op. */
+/**
+ * Opens the store at path read-only: no pragma, no schema check, nothing
+ * written, so files of every infertune build are read as they are and an
+ * analysis writing the file is never blocked. A file that is not SQLite
+ * fails at its first query, not here. Only the reads (store/query.h, the
+ * lookups here) may be used on it. Caller frees with store_close().
+ */
+int store_open_readonly(const char *path, struct store **out,
+			struct it_error *err);
+
+/** Closes the store (a checkpoint folds the WAL in, unless read-only); NULL is a no-op. */
 void store_close(struct store *s);
 
 /**

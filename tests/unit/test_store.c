@@ -2,8 +2,9 @@
  * Unit tests for store/: results.db's schema and version, runs, models,
  * variants found by configuration, measurements committed one by one and
  * found again for a resume (windows, GPUs and absent figures included),
- * the refusal to store a point twice, server-only rows and rankings, and
- * meta rows set and replaced.
+ * the refusal to store a point twice, server-only rows and rankings, meta
+ * rows set and replaced, and the read-only queries the report makes
+ * (store/query.h) on empty, full and incomplete files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -402,6 +404,271 @@ static void test_meta_set(void **state)
 	cleanup(path);
 }
 
+/* Reopens path read-only, as the report does. */
+static struct store *open_ro(const char *path)
+{
+	struct store *s = NULL;
+
+	assert_int_equal(store_open_readonly(path, &s, NULL), 0);
+	assert_non_null(s);
+	return s;
+}
+
+/* Adds one level of variant var with the given settings; returns its id. */
+static int64_t add_level(struct store *s, int64_t run, int64_t var, const char *key,
+			 enum load_kind kind, double load, enum measurement_status status)
+{
+	struct store_measurement m;
+	int64_t id;
+
+	fill_measurement(&m, run, var, load);
+	snprintf(m.profile_key, sizeof(m.profile_key), "%s", key);
+	m.load_kind = kind;
+	m.status = status;
+	if (status != MEAS_OK) {
+		snprintf(m.message, sizeof(m.message), "no three windows agree");
+		memset(&m.fig, 0, sizeof(m.fig));       /* stored as NULL */
+	}
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	id = m.id;
+	store_measurement_release(&m);
+	return id;
+}
+
+static void test_query_empty(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	struct store_run_info run;
+	struct store_model *models = NULL;
+	struct store_level *levels = NULL;
+	struct store_ranked *ranks = NULL;
+	enum load_kind kind = LOAD_REQUEST_RATE;
+	char *value = NULL;
+	size_t n = 99;
+	int64_t runs = -1, batch = -1;
+	double load = -1;
+	bool found = true;
+
+	(void)state;
+	store_close(s);
+	s = open_ro(path);
+	assert_int_equal(store_run_count(s, &runs, NULL), 0);
+	assert_int_equal(runs, 0);
+	assert_int_equal(store_run_latest(s, &run, &found, NULL), 0);
+	assert_false(found);
+	assert_null(run.status);
+	store_run_info_release(&run);
+	assert_int_equal(store_meta_get(s, "machine_cpu", &value, NULL), 0);
+	assert_null(value);
+	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
+	assert_string_equal(value, "1");
+	free(value);
+	assert_int_equal(store_models_list(s, &models, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_null(models);
+	assert_int_equal(store_levels_current(s, 1, &levels, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_null(levels);
+	found = true;
+	assert_int_equal(store_measurement_point(s, 1, &batch, &load, &found, NULL), 0);
+	assert_false(found);
+	assert_int_equal(batch, -1);
+	assert_int_equal(store_model_load_kind(s, 1, &kind, NULL), 0);
+	assert_int_equal(kind, LOAD_CONCURRENCY);
+	assert_int_equal(store_ranking_latest(s, 1, &ranks, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_null(ranks);
+	store_close(s);
+	cleanup(path);
+}
+
+/* The ids fill_two_runs() made. */
+struct two_runs {
+	int64_t model, def, var, best;
+};
+
+/*
+ * A file with two runs of different measurement settings and two rankings,
+ * what the report reads; returned reopened read-only.
+ */
+static struct store *fill_two_runs(char **path, struct two_runs *ids)
+{
+	struct store *s = open_new(path);
+	int64_t run = add_run(s);
+	struct store_rank rk[2];
+
+	ids->model = add_model(s, run);
+	ids->def = add_variant(s, ids->model, run, "m_config_default", "d");
+	ids->var = add_variant(s, ids->model, run, "m_config_0", "k");
+	assert_int_equal(store_meta_set(s, "machine_cpu", "Some CPU, 2 cores", NULL), 0);
+	/* The model's first measurement, with settings the latest run does not use. */
+	add_level(s, run, ids->var, "mode=old", LOAD_REQUEST_RATE, 1, MEAS_OK);
+	memset(rk, 0, sizeof(rk));
+	rk[0].variant_id = ids->def;
+	assert_int_equal(store_ranking_set(s, run, ids->model, rk, 1, NULL), 0);
+	assert_int_equal(store_run_finish(s, run, "completed", NULL, NULL), 0);
+
+	run = add_run(s);       /* profile key "mode=time_windows"; left running */
+	ids->best = add_level(s, run, ids->var, "mode=time_windows", LOAD_CONCURRENCY, 4, MEAS_OK);
+	add_level(s, run, ids->var, "mode=time_windows", LOAD_CONCURRENCY, 2, MEAS_UNSTABLE);
+	add_level(s, run, ids->var, "mode=time_windows", LOAD_CONCURRENCY, 1, MEAS_OK);
+	rk[0].variant_id = ids->var;
+	rk[0].best_measurement_id = ids->best;
+	rk[0].satisfies_constraints = true;
+	rk[0].has_gain = true;
+	rk[0].gain_vs_default_pct = 12.5;
+	rk[1].variant_id = ids->def;
+	assert_int_equal(store_ranking_set(s, run, ids->model, rk, 2, NULL), 0);
+	store_close(s);
+	return open_ro(*path);
+}
+
+static void test_query_run_meta_models(void **state)
+{
+	char *path;
+	struct two_runs ids;
+	struct store *s = fill_two_runs(&path, &ids);
+	struct store_run_info run;
+	struct store_model *models = NULL;
+	int64_t runs = 0;
+	char *value = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	(void)state;
+	assert_int_equal(store_run_count(s, &runs, NULL), 0);
+	assert_int_equal(runs, 2);
+	assert_int_equal(store_run_latest(s, &run, &found, NULL), 0);
+	assert_true(found);
+	assert_string_equal(run.status, "running");
+	assert_null(run.message);
+	assert_string_equal(run.command_line, "infertune analyze");
+	assert_string_equal(run.options_json, "{}");
+	assert_string_equal(run.search_mode, "brute");
+	assert_string_equal(run.server_mode, "embedded");
+	assert_string_equal(run.gpus_json, "[]");
+	assert_string_equal(run.version, "0.1.0");
+	/* Not finished: its start. */
+	assert_int_equal(strlen(run.ended_at), strlen("2026-01-01T00:00:00.000Z"));
+	store_run_info_release(&run);
+	assert_int_equal(store_meta_get(s, "machine_cpu", &value, NULL), 0);
+	assert_string_equal(value, "Some CPU, 2 cores");
+	free(value);
+	assert_int_equal(store_meta_get(s, "machine_memory", &value, NULL), 0);
+	assert_null(value);
+	assert_int_equal(store_models_list(s, &models, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(models[0].id, ids.model);
+	assert_string_equal(models[0].name, "m");
+	assert_string_equal(models[0].backend, "sim");
+	assert_string_equal(models[0].repository, "/repo");
+	store_model_release(&models[0]);
+	free(models);
+	store_close(s);
+	cleanup(path);
+}
+
+static void test_query_levels_ranking(void **state)
+{
+	char *path;
+	struct two_runs ids;
+	struct store *s = fill_two_runs(&path, &ids);
+	struct store_level *ls = NULL;
+	struct store_ranked *rs = NULL;
+	enum load_kind kind = LOAD_CONCURRENCY;
+	int64_t batch = 0;
+	double load = 0;
+	size_t n = 0;
+	bool found = false;
+
+	(void)state;
+	/* The latest run's settings only, by load; figures absent unless valid. */
+	assert_int_equal(store_levels_current(s, ids.var, &ls, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_true(ls[0].load_value == 1 && ls[1].load_value == 2 && ls[2].load_value == 4);
+	assert_int_equal(ls[2].id, ids.best);
+	assert_int_equal(ls[0].batch_size, 1);
+	assert_int_equal(ls[0].load_kind, LOAD_CONCURRENCY);
+	assert_int_equal(ls[1].status, MEAS_UNSTABLE);
+	assert_string_equal(ls[1].message, "no three windows agree");
+	assert_false(figures_has(&ls[1].fig, FIG_THROUGHPUT));
+	assert_int_equal(ls[0].status, MEAS_OK);
+	assert_true(ls[0].fig.v[FIG_LATENCY_P99] == 9.75);
+	assert_false(figures_has(&ls[0].fig, FIG_GPU_POWER));
+	for (size_t i = 0; i < n; i++)
+		store_level_release(&ls[i]);
+	free(ls);
+	assert_int_equal(store_levels_current(s, ids.def, &ls, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_measurement_point(s, ids.best, &batch, &load, &found, NULL), 0);
+	assert_true(found && batch == 1 && load == 4);
+	/* The first measurement of the model decides the load kind. */
+	assert_int_equal(store_model_load_kind(s, ids.model, &kind, NULL), 0);
+	assert_int_equal(kind, LOAD_REQUEST_RATE);
+	/* The ranking of the latest run that ranked the model. */
+	assert_int_equal(store_ranking_latest(s, ids.model, &rs, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rs[0].rank, 1);
+	assert_int_equal(rs[0].row.variant_id, ids.var);
+	assert_int_equal(rs[0].row.best_measurement_id, ids.best);
+	assert_true(rs[0].row.satisfies_constraints && rs[0].row.has_gain);
+	assert_true(rs[0].row.gain_vs_default_pct == 12.5);
+	assert_int_equal(rs[1].rank, 2);
+	assert_int_equal(rs[1].row.best_measurement_id, 0);
+	assert_false(rs[1].row.has_gain);
+	free(rs);
+	store_close(s);
+	cleanup(path);
+}
+
+/* Files without a table this build writes, and files that are not SQLite. */
+static void test_query_missing_tables(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	struct store_ranked *rs = NULL;
+	struct it_error err = { 0 };
+	sqlite3 *db;
+	char *value = NULL;
+	int64_t runs = 0;
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	add_run(s);
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE meta; DROP TABLE rankings", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	s = open_ro(path);
+	/* No meta table: the rows are absent, not an error. */
+	assert_int_equal(store_meta_get(s, "machine_cpu", &value, &err), 0);
+	assert_null(value);
+	assert_int_equal(store_run_count(s, &runs, NULL), 0);
+	assert_int_equal(runs, 1);
+	/* No rankings table: an error that names it. */
+	assert_int_equal(store_ranking_latest(s, 1, &rs, &n, &err), IT_ERR_IO);
+	assert_non_null(strstr(err.message, "rankings"));
+	store_close(s);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not an SQLite file, whatever its name says\n", f);
+	fclose(f);
+	/* Opening succeeds; the first read says what the file is not. */
+	s = open_ro(path);
+	assert_int_equal(store_run_count(s, &runs, &err), IT_ERR_IO);
+	assert_non_null(strstr(err.message, "not a database"));
+	store_close(s);
+	cleanup(path);
+	s = NULL;
+	assert_int_equal(store_open_readonly("/nonexistent/results.db", &s, &err), IT_ERR_IO);
+	assert_null(s);
+	assert_non_null(strstr(err.message, "cannot open"));
+}
+
 static void test_time_format(void **state)
 {
 	char buf[40];
@@ -421,6 +688,10 @@ int main(void)
 		cmocka_unit_test(test_failed_measurement_has_no_figures),
 		cmocka_unit_test(test_runs_server_only_rankings),
 		cmocka_unit_test(test_meta_set),
+		cmocka_unit_test(test_query_empty),
+		cmocka_unit_test(test_query_run_meta_models),
+		cmocka_unit_test(test_query_levels_ranking),
+		cmocka_unit_test(test_query_missing_tables),
 		cmocka_unit_test(test_time_format),
 	};
 

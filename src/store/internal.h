@@ -1,0 +1,45 @@
+/*
+ * What store.c and query.c share and nobody outside src/store/ sees: the
+ * store's fields and the statement helpers, so there is one way to prepare
+ * a statement and one wording of a database error. Private to src/store/.
+ */
+#ifndef INFERTUNE_STORE_INTERNAL_H
+#define INFERTUNE_STORE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "store/figures.h"
+#include "store/store.h"
+
+struct it_error;
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	bool readonly;          /* store_open_readonly(): no checkpoint on close */
+	char *figure_columns;   /* "throughput, latency_avg_ms, ..." */
+	char *figure_params;    /* "?, ?, ..." */
+};
+
+/** Sets err from the connection's last error ("<path>: what: message"); returns the code. */
+int store_db_error(struct store *s, struct it_error *err, const char *what);
+
+/** Prepares sql into *st (NULL on failure). The caller finalizes *st. */
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+		  struct it_error *err);
+
+/** Column i as a string the caller frees, NULL for SQL NULL. */
+char *store_column_strdup(sqlite3_stmt *st, int i);
+
+/** The FIG_COUNT figure columns from column `first` on; NULL leaves a figure absent. */
+void store_read_figures(sqlite3_stmt *st, int first, struct figures *fs);
+
+/** "ok", ... → the status; NULL and unknown words read as MEAS_FAILED. */
+enum measurement_status store_measurement_status_parse(const char *s);
+
+/** "request_rate" → LOAD_REQUEST_RATE; anything else reads as LOAD_CONCURRENCY. */
+enum load_kind store_load_kind_parse(const char *s);
+
+#endif

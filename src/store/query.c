@@ -1,0 +1,289 @@
+/*
+ * The read-only queries behind store/query.h: what the report shows of an
+ * analysis, read with the statement helpers of store.c. Nothing here
+ * writes; every function works on a store opened either way.
+ */
+#include "store/query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/internal.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+int store_run_latest(struct store *s, struct store_run_info *out, bool *found,
+		     struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	rc = store_prepare(s, "SELECT status, message, command_line, options_json, search_mode, "
+			   "server_mode, gpus_json, infertune_version, "
+			   "coalesce(finished_at, started_at) FROM runs ORDER BY id DESC LIMIT 1",
+			   &st, err);
+	if (rc)
+		goto out;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		out->status = store_column_strdup(st, 0);
+		out->message = store_column_strdup(st, 1);
+		out->command_line = store_column_strdup(st, 2);
+		out->options_json = store_column_strdup(st, 3);
+		out->search_mode = store_column_strdup(st, 4);
+		out->server_mode = store_column_strdup(st, 5);
+		out->gpus_json = store_column_strdup(st, 6);
+		out->version = store_column_strdup(st, 7);
+		out->ended_at = store_column_strdup(st, 8);
+		*found = true;
+	} else if (step != SQLITE_DONE) {
+		rc = store_db_error(s, err, "reading the latest run");
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void store_run_info_release(struct store_run_info *r)
+{
+	if (!r)
+		return;
+	free(r->status);
+	free(r->message);
+	free(r->command_line);
+	free(r->options_json);
+	free(r->search_mode);
+	free(r->server_mode);
+	free(r->gpus_json);
+	free(r->version);
+	free(r->ended_at);
+	memset(r, 0, sizeof(*r));
+}
+
+int store_meta_get(struct store *s, const char *key, char **value,
+		   struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	*value = NULL;
+	/* No meta table (err left alone): the file simply records no such row. */
+	if (store_prepare(s, "SELECT value FROM meta WHERE key = ?", &st, NULL))
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*value = store_column_strdup(st, 0);
+	else if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading meta");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_models_list(struct store *s, struct store_model **out, size_t *n,
+		      struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_model *ms = NULL;
+	size_t count = 0, alloc = 0;
+	int rc, step;
+
+	rc = store_prepare(s, "SELECT id, name, platform, backend, repository FROM models "
+			   "ORDER BY id", &st, err);
+	if (rc)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_model *m;
+
+		XGROW(ms, alloc, count + 1);
+		m = &ms[count++];
+		m->id = sqlite3_column_int64(st, 0);
+		m->name = store_column_strdup(st, 1);
+		m->platform = store_column_strdup(st, 2);
+		m->backend = store_column_strdup(st, 3);
+		m->repository = store_column_strdup(st, 4);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading models");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		for (size_t i = 0; i < count; i++)
+			store_model_release(&ms[i]);
+		free(ms);
+		return rc;
+	}
+	*out = ms;
+	*n = count;
+	return 0;
+}
+
+void store_model_release(struct store_model *m)
+{
+	if (!m)
+		return;
+	free(m->name);
+	free(m->platform);
+	free(m->backend);
+	free(m->repository);
+	memset(m, 0, sizeof(*m));
+}
+
+static void read_level(sqlite3_stmt *st, struct store_level *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->id = sqlite3_column_int64(st, 0);
+	l->batch_size = sqlite3_column_int64(st, 1);
+	l->load_kind = store_load_kind_parse((const char *)sqlite3_column_text(st, 2));
+	l->load_value = sqlite3_column_double(st, 3);
+	l->status = store_measurement_status_parse((const char *)sqlite3_column_text(st, 4));
+	l->message = store_column_strdup(st, 5);
+	store_read_figures(st, 6, &l->fig);
+}
+
+int store_levels_current(struct store *s, int64_t variant_id,
+			 struct store_level **out, size_t *n,
+			 struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_level *ls = NULL;
+	size_t count = 0, alloc = 0;
+	struct strbuf sql;
+	int rc, step;
+
+	strbuf_init(&sql, 0);
+	/* The latest run's measurement settings; ties keep measurement order. */
+	strbuf_addf(&sql, "SELECT id, batch_size, load_kind, load_value, status, message, %s "
+		    "FROM measurements WHERE variant_id = ? AND profile_key = "
+		    "(SELECT profile_key FROM runs ORDER BY id DESC LIMIT 1) "
+		    "ORDER BY batch_size, load_kind, load_value, id", s->figure_columns);
+	rc = store_prepare(s, sql.buf, &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, variant_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		XGROW(ls, alloc, count + 1);
+		read_level(st, &ls[count++]);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading measurements");
+out:
+	sqlite3_finalize(st);
+	strbuf_release(&sql);
+	if (rc) {
+		for (size_t i = 0; i < count; i++)
+			store_level_release(&ls[i]);
+		free(ls);
+		return rc;
+	}
+	*out = ls;
+	*n = count;
+	return 0;
+}
+
+void store_level_release(struct store_level *l)
+{
+	if (!l)
+		return;
+	free(l->message);
+	memset(l, 0, sizeof(*l));
+}
+
+int store_measurement_point(struct store *s, int64_t measurement_id,
+			    int64_t *batch_size, double *load_value,
+			    bool *found, struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*found = false;
+	rc = store_prepare(s, "SELECT batch_size, load_value FROM measurements WHERE id = ?",
+			   &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, measurement_id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*batch_size = sqlite3_column_int64(st, 0);
+		*load_value = sqlite3_column_double(st, 1);
+		*found = true;
+	} else if (step != SQLITE_DONE) {
+		rc = store_db_error(s, err, "reading a measurement");
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_model_load_kind(struct store *s, int64_t model_id,
+			  enum load_kind *kind, struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*kind = LOAD_CONCURRENCY;
+	rc = store_prepare(s, "SELECT load_kind FROM measurements WHERE variant_id IN "
+			   "(SELECT id FROM variants WHERE model_id = ?) ORDER BY id LIMIT 1",
+			   &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, model_id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*kind = store_load_kind_parse((const char *)sqlite3_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading the load kind");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_ranking_latest(struct store *s, int64_t model_id,
+			 struct store_ranked **out, size_t *n,
+			 struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_ranked *rs = NULL;
+	size_t count = 0, alloc = 0;
+	int rc, step;
+
+	rc = store_prepare(s, "SELECT rank, variant_id, best_measurement_id, "
+			   "satisfies_constraints, gain_vs_default_pct FROM rankings "
+			   "WHERE model_id = ?1 AND run_id = "
+			   "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank",
+			   &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, model_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_rank *r;
+
+		XGROW(rs, alloc, count + 1);
+		memset(&rs[count], 0, sizeof(rs[count]));
+		rs[count].rank = sqlite3_column_int64(st, 0);
+		r = &rs[count++].row;
+		r->variant_id = sqlite3_column_int64(st, 1);
+		r->best_measurement_id = sqlite3_column_int64(st, 2);
+		r->satisfies_constraints = sqlite3_column_int(st, 3) != 0;
+		r->has_gain = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		r->gain_vs_default_pct = sqlite3_column_double(st, 4);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading the ranking");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		free(rs);
+		return rc;
+	}
+	*out = rs;
+	*n = count;
+	return 0;
+}
