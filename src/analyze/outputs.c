@@ -35,6 +35,7 @@ void outputs_instance_group(const char *config_pbtxt, unsigned gpu_count,
 {
 	struct model_config *cfg = model_config_parse(config_pbtxt, strlen(config_pbtxt),
 						      "variant", NULL);
+	/* Triton has four instance kinds (AUTO, GPU, CPU, MODEL): 8 never fills. */
 	const char *kinds[8];
 	long counts[8];
 	size_t nk = 0, used = 0;
@@ -308,204 +309,280 @@ static void fill_result(struct analyze_model_result *r, const char *model,
 	}
 }
 
+/* The four files, built in memory and written at the end. */
+struct csv_files {
+	struct strbuf inf;              /* Model Analyzer's inference CSV, without header */
+	struct strbuf gpu;              /* its GPU CSV, without header */
+	struct strbuf srv;              /* its server-only CSV */
+	struct strbuf rich;             /* measurements.csv */
+	bool any_rate;                  /* a request-rate measurement: the rate header */
+	bool any_gpu;                   /* GPU rows: the GPU CSV is written */
+	unsigned gpu_count;             /* GPUs of the idle server (instance group text) */
+};
+
+/* A model's variants with their measurements of the model's settings. */
+static int model_load(const struct outputs_config *oc, const struct outputs_model *om,
+		      struct vdata **out, size_t *n_out, struct it_error *err)
+{
+	struct store_variant *vs = NULL;
+	struct vdata *vd;
+	size_t n = 0;
+	int rc;
+
+	rc = store_variants_of_model(oc->store, om->model_id, &vs, &n, err);
+	if (rc)
+		return rc;
+	vd = xcalloc(n ? n : 1, sizeof(*vd));
+	for (size_t i = 0; i < n; i++) {
+		vd[i].v = vs[i];
+		if (!rc)
+			rc = store_measurements_of_variant(oc->store, vs[i].id, om->profile_key,
+							   &vd[i].ms, &vd[i].n, err);
+	}
+	free(vs);
+	if (rc) {
+		vdata_release(vd, n);
+		return rc;
+	}
+	*out = vd;
+	*n_out = n;
+	return 0;
+}
+
+/*
+ * Ranks the variants into rk[0..n) (best first), fills *r and records the
+ * ranking, with each variant's gain over the default, for the run.
+ */
+static int model_rank(const struct outputs_config *oc, const struct outputs_model *om,
+		      const struct vdata *vd, size_t n, struct rank_entry *rk,
+		      struct analyze_model_result *r, struct it_error *err)
+{
+	struct rank_input *in = xcalloc(n ? n : 1, sizeof(*in));
+	struct store_rank *ranks = xcalloc(n ? n : 1, sizeof(*ranks));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		in[i].variant_id = vd[i].v.id;
+		in[i].ms = vd[i].ms;
+		in[i].n = vd[i].n;
+	}
+	objective_rank(om->objectives, in, n, rk);
+	fill_result(r, om->name, vd, n, rk, om->objectives);
+	for (size_t i = 0; i < n; i++) {
+		const struct vdata *v = &vd[rk[i].input];
+
+		ranks[i].variant_id = v->v.id;
+		ranks[i].best_measurement_id = rk[i].best >= 0 ? v->ms[rk[i].best].id : 0;
+		ranks[i].satisfies_constraints = rk[i].passes;
+		if (rk[i].best >= 0 && r->has_default) {
+			bool has;
+			double g = objective_gain_pct(om->objectives, &r->default_best,
+						      &v->ms[rk[i].best].fig, &has);
+
+			ranks[i].has_gain = has;
+			ranks[i].gain_vs_default_pct = g;
+		}
+	}
+	if (oc->run_id)
+		rc = store_ranking_set(oc->store, oc->run_id, om->model_id, ranks, n, err);
+	free(in);
+	free(ranks);
+	return rc;
+}
+
+/* "" for a figure that is absent, else "%.1f". */
+static void csv_fixed_or_empty(struct strbuf *sb, bool has, double v)
+{
+	if (has)
+		csv_fixed(sb, v, 1);
+	else
+		csv_field(sb, "", false);
+}
+
+/* One row of Model Analyzer's inference CSV. */
+static void inference_row(struct csv_files *cf, const char *model, const struct vdata *v,
+			  const struct store_measurement *m, const char *group,
+			  const char *batch, const char *load, const char *yes)
+{
+	char mbs[32];
+
+	snprintf(mbs, sizeof(mbs), "%d", v->v.max_batch_size);
+	csv_field(&cf->inf, model, true);
+	csv_field(&cf->inf, batch, false);
+	csv_field(&cf->inf, load, false);
+	csv_field(&cf->inf, v->v.name, false);
+	csv_field(&cf->inf, group, false);
+	csv_field(&cf->inf, mbs, false);
+	csv_field(&cf->inf, yes, false);
+	csv_fixed(&cf->inf, figures_get(&m->fig, FIG_THROUGHPUT, 0), 1);
+	csv_fixed_or_empty(&cf->inf, figures_has(&m->fig, FIG_LATENCY_P99),
+			   m->fig.v[FIG_LATENCY_P99]);
+	strbuf_addch(&cf->inf, '\n');
+}
+
+/* The rows of Model Analyzer's GPU CSV: one per GPU of the measurement. */
+static void gpu_rows(struct csv_files *cf, const char *model, const struct vdata *v,
+		     const struct store_measurement *m, const char *group,
+		     const char *batch, const char *load, const char *yes)
+{
+	for (size_t g = 0; g < m->n_gpus; g++) {
+		const struct store_gpu *sg = &m->gpus[g];
+
+		cf->any_gpu = true;
+		csv_field(&cf->gpu, model, true);
+		csv_field(&cf->gpu, sg->uuid, false);
+		csv_field(&cf->gpu, batch, false);
+		csv_field(&cf->gpu, load, false);
+		csv_field(&cf->gpu, v->v.name, false);
+		csv_field(&cf->gpu, group, false);
+		csv_field(&cf->gpu, yes, false);
+		csv_fixed_or_empty(&cf->gpu, sg->has_used_memory, sg->used_memory_mb);
+		csv_fixed_or_empty(&cf->gpu, sg->has_utilization, sg->utilization_pct);
+		csv_fixed_or_empty(&cf->gpu, sg->has_power, sg->power_w);
+		strbuf_addch(&cf->gpu, '\n');
+	}
+}
+
+/*
+ * The rows of one variant (ranked `rank`), its measurements that meet the
+ * constraints first: every one in measurements.csv (a row without a
+ * measurement when it has none), the valid ones in Model Analyzer's CSVs.
+ */
+static void variant_rows(struct csv_files *cf, const struct outputs_model *om,
+			 const struct vdata *v, size_t rank)
+{
+	size_t *order = xcalloc(v->n ? v->n : 1, sizeof(*order));
+	char group[128], batch[32], load[64];
+
+	outputs_instance_group(v->v.config_pbtxt, cf->gpu_count, group, sizeof(group));
+	objective_sort_measurements(om->objectives, v->ms, v->n, order);
+	if (!v->n)
+		rich_row(&cf->rich, om->name, v, group, rank, NULL, om->objectives);
+	for (size_t k = 0; k < v->n; k++) {
+		const struct store_measurement *m = &v->ms[order[k]];
+		const char *yes = objective_passes(om->objectives, &m->fig) ? "Yes" : "No";
+
+		rich_row(&cf->rich, om->name, v, group, rank, m, om->objectives);
+		if (!measurement_valid(m))
+			continue;
+		cf->any_rate = cf->any_rate || m->load_kind == LOAD_REQUEST_RATE;
+		snprintf(batch, sizeof(batch), "%lld", (long long)m->batch_size);
+		load_text(m, load, sizeof(load));
+		inference_row(cf, om->name, v, m, group, batch, load, yes);
+		gpu_rows(cf, om->name, v, m, group, batch, load, yes);
+	}
+	free(order);
+}
+
+/* One model: ranked, recorded, its best config written, its rows added. */
+static int outputs_model(const struct outputs_config *oc, const struct outputs_model *om,
+			 struct analyze_model_result *r, struct csv_files *cf,
+			 struct it_error *err)
+{
+	struct vdata *vd = NULL;
+	struct rank_entry *rk = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->model, sizeof(r->model), "%s", om->name);
+	if (!om->model_id)
+		return 0;
+	rc = model_load(oc, om, &vd, &n, err);
+	if (rc)
+		return rc;
+	rk = xcalloc(n ? n : 1, sizeof(*rk));
+	rc = model_rank(oc, om, vd, n, rk, r, err);
+	if (!rc && r->has_best)
+		rc = write_best(oc, om->name, &vd[rk[0].input].v, r->best_config_path,
+				sizeof(r->best_config_path), err);
+	for (size_t i = 0; i < n && !rc; i++)
+		variant_rows(cf, om, &vd[rk[i].input], i + 1);
+	free(rk);
+	vdata_release(vd, n);
+	return rc;
+}
+
+/* Model Analyzer's server-only CSV: the idle server's GPUs. */
+static void server_only_rows(struct strbuf *srv, const struct store_server_only *so)
+{
+	strbuf_addf(srv, "%s\n", OUTPUTS_HEADER_SERVER_ONLY);
+	for (size_t g = 0; so && g < so->n_gpus; g++) {
+		const struct store_gpu *sg = &so->gpus[g];
+
+		csv_field(srv, "triton-server", true);
+		csv_field(srv, sg->uuid, false);
+		csv_fixed_or_empty(srv, sg->has_used_memory, sg->used_memory_mb);
+		csv_fixed_or_empty(srv, sg->has_utilization, sg->utilization_pct);
+		csv_fixed_or_empty(srv, sg->has_power, sg->power_w);
+		strbuf_addch(srv, '\n');
+	}
+}
+
+/* A body under its header line, written atomically as results/<name>. */
+static int write_with_header(const char *dir, const char *name, const char *header,
+			     const struct strbuf *body, struct it_error *err)
+{
+	struct strbuf file;
+	int rc;
+
+	strbuf_init(&file, 0);
+	strbuf_addf(&file, "%s\n%s", header, body->buf);
+	rc = write_file(dir, name, &file, err);
+	strbuf_release(&file);
+	return rc;
+}
+
+/* The four files (the GPU CSV only when GPUs were measured). */
+static int write_files(const struct outputs_config *oc, struct csv_files *cf,
+		       const struct store_server_only *so, struct it_error *err)
+{
+	int rc;
+
+	rc = write_with_header(oc->results_dir, oc->filename_inference,
+			       cf->any_rate ? OUTPUTS_HEADER_INFERENCE_RATE :
+			       OUTPUTS_HEADER_INFERENCE, &cf->inf, err);
+	if (!rc && cf->any_gpu)
+		rc = write_with_header(oc->results_dir, oc->filename_gpu, OUTPUTS_HEADER_GPU,
+				       &cf->gpu, err);
+	if (!rc) {
+		server_only_rows(&cf->srv, so);
+		rc = write_file(oc->results_dir, oc->filename_server_only, &cf->srv, err);
+	}
+	if (!rc)
+		rc = write_file(oc->results_dir, OUTPUTS_MEASUREMENTS_CSV, &cf->rich, err);
+	return rc;
+}
+
 int outputs_write(const struct outputs_config *oc,
 		  struct analyze_model_result *results, struct it_error *err)
 {
-	struct strbuf inf, gpu, srv, rich;
-	bool any_rate = false, any_gpu = false;
-	unsigned gpu_count = 0;
+	struct csv_files cf;
 	struct store_server_only so;
 	bool have_so = false;
 	int rc = 0;
 
-	strbuf_init(&inf, 0);
-	strbuf_init(&gpu, 0);
-	strbuf_init(&srv, 0);
-	strbuf_init(&rich, 0);
+	memset(&cf, 0, sizeof(cf));
+	strbuf_init(&cf.inf, 0);
+	strbuf_init(&cf.gpu, 0);
+	strbuf_init(&cf.srv, 0);
+	strbuf_init(&cf.rich, 0);
 	rc = store_server_only_latest(oc->store, &so, &have_so, err);
 	if (rc)
 		goto out;
 	if (have_so)
-		gpu_count = (unsigned)so.n_gpus;
-	rich_header(&rich);
-	for (size_t mi = 0; mi < oc->n_models && !rc; mi++) {
-		const struct outputs_model *om = &oc->models[mi];
-		struct vdata *vd = NULL;
-		struct store_variant *vs = NULL;
-		struct rank_input *in = NULL;
-		struct rank_entry *rk = NULL;
-		struct store_rank *ranks = NULL;
-		size_t n = 0;
-
-		memset(&results[mi], 0, sizeof(results[mi]));
-		snprintf(results[mi].model, sizeof(results[mi].model), "%s", om->name);
-		if (!om->model_id)
-			continue;
-		rc = store_variants_of_model(oc->store, om->model_id, &vs, &n, err);
-		if (rc)
-			break;
-		vd = xcalloc(n ? n : 1, sizeof(*vd));
-		for (size_t i = 0; i < n; i++) {
-			vd[i].v = vs[i];
-			if (!rc)
-				rc = store_measurements_of_variant(oc->store, vs[i].id, om->profile_key,
-								   &vd[i].ms, &vd[i].n, err);
-		}
-		free(vs);
-		if (rc) {
-			vdata_release(vd, n);
-			break;
-		}
-		in = xcalloc(n ? n : 1, sizeof(*in));
-		rk = xcalloc(n ? n : 1, sizeof(*rk));
-		ranks = xcalloc(n ? n : 1, sizeof(*ranks));
-		for (size_t i = 0; i < n; i++) {
-			in[i].variant_id = vd[i].v.id;
-			in[i].ms = vd[i].ms;
-			in[i].n = vd[i].n;
-		}
-		objective_rank(om->objectives, in, n, rk);
-		for (size_t i = 0; i < n; i++) {
-			const struct vdata *v = &vd[rk[i].input];
-
-			ranks[i].variant_id = v->v.id;
-			ranks[i].best_measurement_id = rk[i].best >= 0 ? v->ms[rk[i].best].id : 0;
-			ranks[i].satisfies_constraints = rk[i].passes;
-		}
-		fill_result(&results[mi], om->name, vd, n, rk, om->objectives);
-		for (size_t i = 0; i < n; i++) {
-			const struct vdata *v = &vd[rk[i].input];
-
-			if (rk[i].best >= 0 && results[mi].has_default) {
-				bool has;
-				double g = objective_gain_pct(om->objectives,
-							      &results[mi].default_best,
-							      &v->ms[rk[i].best].fig, &has);
-
-				ranks[i].has_gain = has;
-				ranks[i].gain_vs_default_pct = g;
-			}
-		}
-		if (oc->run_id)
-			rc = store_ranking_set(oc->store, oc->run_id, om->model_id, ranks, n, err);
-		if (!rc && results[mi].has_best)
-			rc = write_best(oc, om->name, &vd[rk[0].input].v,
-					results[mi].best_config_path,
-					sizeof(results[mi].best_config_path), err);
-		for (size_t i = 0; i < n && !rc; i++) {
-			const struct vdata *v = &vd[rk[i].input];
-			size_t *order = xcalloc(v->n ? v->n : 1, sizeof(*order));
-			char group[128], mbs[32], batch[32], load[64];
-
-			outputs_instance_group(v->v.config_pbtxt, gpu_count, group, sizeof(group));
-			snprintf(mbs, sizeof(mbs), "%d", v->v.max_batch_size);
-			objective_sort_measurements(om->objectives, v->ms, v->n, order);
-			if (!v->n)
-				rich_row(&rich, om->name, v, group, i + 1, NULL, om->objectives);
-			for (size_t k = 0; k < v->n; k++) {
-				const struct store_measurement *m = &v->ms[order[k]];
-				const char *yes = objective_passes(om->objectives, &m->fig) ? "Yes" : "No";
-
-				rich_row(&rich, om->name, v, group, i + 1, m, om->objectives);
-				if (!measurement_valid(m))
-					continue;
-				any_rate = any_rate || m->load_kind == LOAD_REQUEST_RATE;
-				snprintf(batch, sizeof(batch), "%lld", (long long)m->batch_size);
-				load_text(m, load, sizeof(load));
-				csv_field(&inf, om->name, true);
-				csv_field(&inf, batch, false);
-				csv_field(&inf, load, false);
-				csv_field(&inf, v->v.name, false);
-				csv_field(&inf, group, false);
-				csv_field(&inf, mbs, false);
-				csv_field(&inf, yes, false);
-				csv_fixed(&inf, figures_get(&m->fig, FIG_THROUGHPUT, 0), 1);
-				if (figures_has(&m->fig, FIG_LATENCY_P99))
-					csv_fixed(&inf, m->fig.v[FIG_LATENCY_P99], 1);
-				else
-					csv_field(&inf, "", false);
-				strbuf_addch(&inf, '\n');
-				for (size_t g = 0; g < m->n_gpus; g++) {
-					const struct store_gpu *sg = &m->gpus[g];
-
-					any_gpu = true;
-					csv_field(&gpu, om->name, true);
-					csv_field(&gpu, sg->uuid, false);
-					csv_field(&gpu, batch, false);
-					csv_field(&gpu, load, false);
-					csv_field(&gpu, v->v.name, false);
-					csv_field(&gpu, group, false);
-					csv_field(&gpu, yes, false);
-					if (sg->has_used_memory)
-						csv_fixed(&gpu, sg->used_memory_mb, 1);
-					else
-						csv_field(&gpu, "", false);
-					if (sg->has_utilization)
-						csv_fixed(&gpu, sg->utilization_pct, 1);
-					else
-						csv_field(&gpu, "", false);
-					if (sg->has_power)
-						csv_fixed(&gpu, sg->power_w, 1);
-					else
-						csv_field(&gpu, "", false);
-					strbuf_addch(&gpu, '\n');
-				}
-			}
-			free(order);
-		}
-		free(in);
-		free(rk);
-		free(ranks);
-		vdata_release(vd, n);
-	}
-	if (rc)
-		goto out;
-	{
-		struct strbuf file;
-
-		strbuf_init(&file, 0);
-		strbuf_addf(&file, "%s\n%s", any_rate ? OUTPUTS_HEADER_INFERENCE_RATE :
-			    OUTPUTS_HEADER_INFERENCE, inf.buf);
-		rc = write_file(oc->results_dir, oc->filename_inference, &file, err);
-		strbuf_release(&file);
-		if (!rc && any_gpu) {
-			strbuf_init(&file, 0);
-			strbuf_addf(&file, "%s\n%s", OUTPUTS_HEADER_GPU, gpu.buf);
-			rc = write_file(oc->results_dir, oc->filename_gpu, &file, err);
-			strbuf_release(&file);
-		}
-		if (!rc) {
-			strbuf_addf(&srv, "%s\n", OUTPUTS_HEADER_SERVER_ONLY);
-			for (size_t g = 0; have_so && g < so.n_gpus; g++) {
-				const struct store_gpu *sg = &so.gpus[g];
-
-				csv_field(&srv, "triton-server", true);
-				csv_field(&srv, sg->uuid, false);
-				if (sg->has_used_memory)
-					csv_fixed(&srv, sg->used_memory_mb, 1);
-				else
-					csv_field(&srv, "", false);
-				if (sg->has_utilization)
-					csv_fixed(&srv, sg->utilization_pct, 1);
-				else
-					csv_field(&srv, "", false);
-				if (sg->has_power)
-					csv_fixed(&srv, sg->power_w, 1);
-				else
-					csv_field(&srv, "", false);
-				strbuf_addch(&srv, '\n');
-			}
-			rc = write_file(oc->results_dir, oc->filename_server_only, &srv, err);
-		}
-		if (!rc)
-			rc = write_file(oc->results_dir, OUTPUTS_MEASUREMENTS_CSV, &rich, err);
-	}
+		cf.gpu_count = (unsigned)so.n_gpus;
+	rich_header(&cf.rich);
+	for (size_t mi = 0; mi < oc->n_models && !rc; mi++)
+		rc = outputs_model(oc, &oc->models[mi], &results[mi], &cf, err);
+	if (!rc)
+		rc = write_files(oc, &cf, have_so ? &so : NULL, err);
 out:
 	if (have_so)
 		store_server_only_release(&so);
-	strbuf_release(&inf);
-	strbuf_release(&gpu);
-	strbuf_release(&srv);
-	strbuf_release(&rich);
+	strbuf_release(&cf.inf);
+	strbuf_release(&cf.gpu);
+	strbuf_release(&cf.srv);
+	strbuf_release(&cf.rich);
 	return rc;
 }
