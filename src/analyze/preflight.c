@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "analyze/analyzer_internal.h"
-#include "analyze/client.h"
+#include "analyze/server_client.h"
 #include "analyze/sampler.h"
 #include "analyze/server_proc.h"
 #include "analyze/variant.h"

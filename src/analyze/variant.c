@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "analyze/analyzer_internal.h"
-#include "analyze/client.h"
+#include "analyze/server_client.h"
 #include "analyze/preflight.h"
 #include "analyze/search.h"
 #include "analyze/server_proc.h"

@@ -3,7 +3,7 @@
  * their own, longer timeout: Triton's load call returns only once the
  * model is loaded, and a large model on a slow disk takes minutes.
  */
-#include "analyze/client.h"
+#include "analyze/server_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>

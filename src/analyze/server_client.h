@@ -7,8 +7,8 @@
  * an HTTP error is IT_ERR_INVALID with the server's message: the server
  * answered no. Depends on loadgen/fetch (URL helpers), util/ and libcurl.
  */
-#ifndef INFERTUNE_ANALYZE_CLIENT_H
-#define INFERTUNE_ANALYZE_CLIENT_H
+#ifndef INFERTUNE_ANALYZE_SERVER_CLIENT_H
+#define INFERTUNE_ANALYZE_SERVER_CLIENT_H
 
 #include <signal.h>
 #include <stdbool.h>
