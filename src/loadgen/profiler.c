@@ -79,20 +79,11 @@ struct profiler {
 void profile_options_init(struct profile_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->url = "localhost:8000";
-	o->batch_size = 1;
+	perf_settings_init(&o->settings);
+	profile_option_defaults(o);
 	o->load = PROFILE_LOAD_CONCURRENCY;
 	o->concurrency_start = o->concurrency_end = o->concurrency_step = 1;
 	o->rate_start = o->rate_end = o->rate_step = 1.0;
-	o->distribution = PROFILE_CONSTANT;
-	o->measurement_interval_ms = 5000;
-	o->window_mode = PROFILE_TIME_WINDOWS;
-	o->measurement_request_count = 50;
-	o->stability_percentage = 10;
-	o->max_trials = 10;
-	o->input_data = INPUT_DATA_RANDOM;
-	o->string_length = 128;
-	o->metrics_interval_ms = 1000;
 	o->control_timeout_ms = 10000;
 }
 
@@ -161,39 +152,6 @@ const struct target_model *profiler_model(const struct profiler *p)
 const struct request_set *profiler_requests(const struct profiler *p)
 {
 	return p->requests;
-}
-
-bool profile_window_mode_parse(const char *name, enum profile_window_mode *out)
-{
-	if (!strcmp(name, "time_windows"))
-		*out = PROFILE_TIME_WINDOWS;
-	else if (!strcmp(name, "count_windows"))
-		*out = PROFILE_COUNT_WINDOWS;
-	else
-		return false;
-	return true;
-}
-
-bool profile_distribution_parse(const char *name, enum profile_distribution *out)
-{
-	if (!strcmp(name, "constant"))
-		*out = PROFILE_CONSTANT;
-	else if (!strcmp(name, "poisson"))
-		*out = PROFILE_POISSON;
-	else
-		return false;
-	return true;
-}
-
-bool profile_tensor_format_parse(const char *name, bool *json)
-{
-	if (!strcmp(name, "json"))
-		*json = true;
-	else if (!strcmp(name, "binary"))
-		*json = false;
-	else
-		return false;
-	return true;
 }
 
 const char *profiler_http_client(const struct profiler *p)
