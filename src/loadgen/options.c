@@ -243,18 +243,14 @@ static int bad(const struct profile_option *opt, const char *value,
 static int bad(const struct profile_option *opt, const char *value,
 	       struct it_error *err, const char *fmt, ...)
 {
-	struct strbuf sb;
 	char flag[64];
 	va_list ap;
 
-	strbuf_init(&sb, 0);
-	strbuf_addf(&sb, "%s '%s': ", profile_option_flag(opt, flag, sizeof(flag)),
-		    value);
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
+	it_error_setv(err, IT_ERR_INVALID, fmt, ap);
 	va_end(ap);
-	it_error_set(err, IT_ERR_INVALID, "%s", sb.buf);
-	strbuf_release(&sb);
+	it_error_prefix(err, "%s '%s'", profile_option_flag(opt, flag, sizeof(flag)),
+			value);
 	return IT_ERR_INVALID;
 }
 
@@ -527,7 +523,7 @@ int profile_option_parse_argv(int argc, char **argv, struct profile_options *o,
 
 	build_getopt(&t);
 	opterr = 0;
-	optind = 1;
+	optind = 0;     /* glibc: 0 also resets its state from an earlier, abandoned scan */
 	while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1) {
 		const struct profile_option *opt = NULL;
 		int rc;
