@@ -748,14 +748,40 @@ static void window_release(struct window_data *d)
 	latency_samples_release(&d->latencies);
 }
 
+/*
+ * Metrics: the window merges are averages of their scrapes; re-merge them
+ * as one set, weighting each window by its scrapes (merge of merges with
+ * n_scrapes copies would be exact; windows hold similar scrape counts, so
+ * a plain merge is what perf_analyzer's per-window averaging amounts to).
+ */
+static void merge_metrics(struct profile_level *L, const struct window_data *data,
+			  size_t first, size_t count)
+{
+	struct scrape_summary *scr = NULL;
+	size_t n_scr = 0, alloc_scr = 0, total = 0;
+
+	for (size_t i = first; i < first + count; i++) {
+		if (data[i].has_metrics) {
+			XGROW(scr, alloc_scr, n_scr + 1);
+			scr[n_scr++] = data[i].metrics;
+		}
+	}
+	L->has_metrics = n_scr > 0;
+	if (n_scr) {
+		scrape_merge(scr, n_scr, &L->metrics);
+		for (size_t i = 0; i < n_scr; i++)
+			total += scr[i].n_scrapes;
+		L->metrics.n_scrapes = total;
+	}
+	free(scr);
+}
+
 /* Fills the merged figures of L from windows[first..first+count). */
 static void merge_windows(struct profiler *p, struct profile_level *L,
 			  struct window_data *data, size_t first, size_t count)
 {
 	struct latency_samples all;
 	uint64_t send = 0, recv = 0, req = 0, cpu = 0;
-	struct scrape_summary *scr = NULL;
-	size_t n_scr = 0, alloc_scr = 0;
 
 	latency_samples_init(&all);
 	L->merged_first = first;
@@ -793,10 +819,6 @@ static void merge_windows(struct profiler *p, struct profile_level *L,
 		} else {
 			L->has_server = false;
 		}
-		if (d->has_metrics) {
-			XGROW(scr, alloc_scr, n_scr + 1);
-			scr[n_scr++] = d->metrics;
-		}
 	}
 	latency_samples_sort(&all);
 	latency_summarize(all.ns, all.n, p->o.percentile, &L->latency);
@@ -814,23 +836,7 @@ static void merge_windows(struct profiler *p, struct profile_level *L,
 		L->client_cpu_ns_per_request = (double)cpu / (double)L->request_count;
 	}
 	L->client_cpu_cores = L->duration_ns ? (double)cpu / (double)L->duration_ns : 0;
-	/*
-	 * Metrics: the window merges are averages of their scrapes; re-merge
-	 * them as one set, weighting each window by its scrapes (merge of
-	 * merges with n_scrapes copies would be exact; windows hold similar
-	 * scrape counts, so a plain merge is what perf_analyzer's per-window
-	 * averaging amounts to).
-	 */
-	L->has_metrics = n_scr > 0;
-	if (n_scr) {
-		size_t total = 0;
-
-		scrape_merge(scr, n_scr, &L->metrics);
-		for (size_t i = 0; i < n_scr; i++)
-			total += scr[i].n_scrapes;
-		L->metrics.n_scrapes = total;
-	}
-	free(scr);
+	merge_metrics(L, data, first, count);
 	L->has_early_stop = false;
 	if (p->o.early_stop_confidence > 0) {
 		L->has_early_stop = true;
