@@ -4,7 +4,8 @@
  * `infertune profile`'s argv, analyze's --perf-analyzer-flag KEY=VALUE and
  * the YAML perf_analyzer_flags all read, and struct perf_settings, the
  * measurement settings those doors share. Depends on loadgen/ (requests,
- * loadgen) and util/ only; the profiler includes it, not the other way.
+ * loadgen; the .c also on profiler.h for struct profile_options), stats/
+ * (the 3-window stability rule) and util/.
  *
  * To add a perf_analyzer option: add its field (to PERF_SETTINGS_FIELDS if
  * analyze may set it too, else to struct profile_options) and one row in
@@ -25,11 +26,13 @@ struct it_error;
 struct profile_options;
 struct strbuf;
 
+/** --measurement-mode: windows of a fixed length or of a request count. */
 enum profile_window_mode {
 	PROFILE_TIME_WINDOWS = 0,
 	PROFILE_COUNT_WINDOWS,
 };
 
+/** --request-distribution: the open loop's gaps between sends. */
 enum profile_distribution {
 	PROFILE_CONSTANT = 0,
 	PROFILE_POISSON,
