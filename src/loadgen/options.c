@@ -529,7 +529,7 @@ int profile_option_parse_argv(int argc, char **argv, struct profile_options *o,
 		int rc;
 
 		if (c == ':') {
-			if (optopt)
+			if (optopt && optopt < 256)
 				return it_error_set(err, IT_ERR_INVALID,
 						    "option -%c needs a value", optopt);
 			return it_error_set(err, IT_ERR_INVALID, "option '%s' needs a value",

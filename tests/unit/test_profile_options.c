@@ -416,6 +416,40 @@ static void test_profile_keys_are_stable(void **state)
 	remove(DATA_FILE);
 }
 
+/* Errors of the command line itself, not of a value. */
+static void test_argv_errors(void **state)
+{
+	static const struct {
+		const char *args[3];
+		const char *message;
+	} cases[] = {
+		{ { "--bogus" }, "unknown option '--bogus'" },
+		{ { "-z" }, "unknown option '-z'" },
+		{ { "--shape" }, "option '--shape' needs a value" },
+		{ { "-p" }, "option -p needs a value" },
+		{ { "-m", "m", "extra" }, "unexpected argument 'extra'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct profile_options o;
+		struct it_error err = { 0 };
+		char buf[3][32], arg0[] = "profile";
+		char *argv[5] = { arg0 };
+		int argc = 1;
+
+		for (size_t k = 0; k < 3 && cases[i].args[k]; k++) {
+			snprintf(buf[k], sizeof(buf[k]), "%s", cases[i].args[k]);
+			argv[argc++] = buf[k];
+		}
+		profile_options_init(&o);
+		assert_int_equal(profile_option_parse_argv(argc, argv, &o, NULL, NULL, &err),
+				 IT_ERR_INVALID);
+		assert_string_equal(err.message, cases[i].message);
+		perf_settings_release(&o.settings);
+	}
+}
+
 /* profile_options_init's defaults are the table's (perf_analyzer's). */
 static void test_profile_defaults(void **state)
 {
@@ -445,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_analyze_refuses_with_the_list),
 		cmocka_unit_test(test_max_trials_needs_three_windows),
 		cmocka_unit_test(test_profile_keys_are_stable),
+		cmocka_unit_test(test_argv_errors),
 		cmocka_unit_test(test_profile_defaults),
 	};
 
