@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "analyze/objective.h"
+#include "loadgen/options.h"
 #include "loadgen/range.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "util/parse.h"
@@ -492,163 +492,21 @@ int analyze_options_check(const struct analyze_options *o, struct it_error *err)
 
 /* ---- perf_analyzer flags ---------------------------------------------------- */
 
-void perf_settings_init(struct perf_settings *ps)
-{
-	struct profile_options po;
-
-	profile_options_init(&po);
-	memset(ps, 0, sizeof(*ps));
-	ps->window_mode = po.window_mode;
-	ps->measurement_interval_ms = po.measurement_interval_ms;
-	ps->measurement_request_count = po.measurement_request_count;
-	ps->stability_percentage = po.stability_percentage;
-	ps->max_trials = po.max_trials;
-	ps->input_data = po.input_data;
-	ps->string_length = po.string_length;
-	ps->seed = po.seed;
-	ps->distribution = po.distribution;
-}
-
-void perf_settings_release(struct perf_settings *ps)
-{
-	free(ps->shapes);
-	free(ps->input_data_file);
-	memset(ps, 0, sizeof(*ps));
-}
-
-static const char perf_flags_known[] =
-	"measurement-interval, measurement-mode, measurement-request-count, "
-	"stability-percentage, max-trials, percentile, latency-threshold, shape, "
-	"input-data, string-length, warmup-request-count, max-threads, seed, "
-	"request-distribution, max-error-percentage, input-tensor-format, "
-	"output-tensor-format, metrics-interval, http-client";
-
 int perf_settings_apply(struct perf_settings *ps, const char *key,
 			const char *value, struct it_error *err)
 {
-	uint64_t u;
-	double d;
+	const struct profile_option *opt = profile_option_find(key);
+	struct strbuf known;
 
-	if (!strcmp(key, "measurement-interval") || !strcmp(key, "p")) {
-		if (!parse_u64(value, UINT32_MAX, &u) || !u)
-			goto bad_ms;
-		ps->measurement_interval_ms = u;
-	} else if (!strcmp(key, "measurement-mode")) {
-		if (!profile_window_mode_parse(value, &ps->window_mode))
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s': choose time_windows or count_windows",
-					    key, value);
-	} else if (!strcmp(key, "measurement-request-count")) {
-		if (!parse_u64(value, UINT32_MAX, &u) || !u)
-			goto bad_count;
-		ps->measurement_request_count = u;
-	} else if (!strcmp(key, "stability-percentage") || !strcmp(key, "s")) {
-		if (!parse_double(value, &d) || d < 0)
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s' is not a percentage >= 0",
-					    key, value);
-		ps->stability_percentage = d;
-	} else if (!strcmp(key, "max-trials") || !strcmp(key, "r")) {
-		if (!parse_u64(value, 1000000, &u) || u < 3)
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s' is not a whole number >= 3",
-					    key, value);
-		ps->max_trials = u;
-	} else if (!strcmp(key, "percentile")) {
-		if (!parse_u64(value, 99, &u) || !u)
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s' is not a percentile from 1 to 99",
-					    key, value);
-		ps->percentile = (int)u;
-	} else if (!strcmp(key, "latency-threshold") || !strcmp(key, "l")) {
-		if (!parse_u64(value, UINT32_MAX, &u))
-			goto bad_ms;
-		ps->latency_threshold_ms = u;
-	} else if (!strcmp(key, "shape")) {
-		struct input_shape sh;
-
-		if (input_shape_parse(value, &sh, err))
-			return IT_ERR_INVALID;
-		ps->shapes = xreallocarray(ps->shapes, ps->n_shapes + 1, sizeof(*ps->shapes));
-		ps->shapes[ps->n_shapes++] = sh;
-	} else if (!strcmp(key, "input-data")) {
-		free(ps->input_data_file);
-		ps->input_data_file = NULL;
-		if (!strcmp(value, "zero")) {
-			ps->input_data = INPUT_DATA_ZERO;
-		} else if (!strcmp(value, "random")) {
-			ps->input_data = INPUT_DATA_RANDOM;
-		} else if (fs_is_file(value)) {
-			ps->input_data = INPUT_DATA_FILE;
-			ps->input_data_file = xstrdup(value);
-		} else {
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s' is not zero, random or a readable JSON file",
-					    key, value);
-		}
-	} else if (!strcmp(key, "string-length")) {
-		if (!parse_u64(value, 1 << 30, &u) || !u)
-			goto bad_count;
-		ps->string_length = (size_t)u;
-	} else if (!strcmp(key, "warmup-request-count")) {
-		if (!parse_u64(value, UINT32_MAX, &u))
-			goto bad_count;
-		ps->warmup_request_count = u;
-		ps->warmup_given = true;
-	} else if (!strcmp(key, "max-threads")) {
-		if (!parse_u64(value, 1024, &u) || !u)
-			goto bad_count;
-		ps->max_threads = (unsigned)u;
-	} else if (!strcmp(key, "seed")) {
-		if (!parse_u64(value, UINT64_MAX, &u))
-			goto bad_count;
-		ps->seed = u;
-	} else if (!strcmp(key, "request-distribution")) {
-		if (!profile_distribution_parse(value, &ps->distribution))
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s': choose constant or poisson",
-					    key, value);
-	} else if (!strcmp(key, "http-client")) {
-		if (!loadgen_http_client_parse(value, &ps->http_client))
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s': choose auto, h1 or libcurl",
-					    key, value);
-	} else if (!strcmp(key, "max-error-percentage")) {
-		if (!parse_double(value, &d) || d < 0 || d > 100)
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s' is not a percentage from 0 to 100",
-					    key, value);
-		ps->max_error_percentage = d;
-	} else if (!strcmp(key, "input-tensor-format") ||
-		   !strcmp(key, "output-tensor-format")) {
-		bool json;
-
-		if (!profile_tensor_format_parse(value, &json))
-			return it_error_set(err, IT_ERR_INVALID,
-					    "perf_analyzer flag %s: '%s': choose binary or json",
-					    key, value);
-		if (key[0] == 'i')
-			ps->input_json = json;
-		else
-			ps->output_json = json;
-	} else if (!strcmp(key, "metrics-interval")) {
-		if (!parse_u64(value, UINT32_MAX, &u) || !u)
-			goto bad_ms;
-		ps->metrics_interval_ms = u;
-	} else {
-		return it_error_set(err, IT_ERR_NOT_FOUND,
-				    "perf_analyzer flag '%s' is not one an analysis sets; it takes: %s",
-				    key, perf_flags_known);
-	}
-	return 0;
-bad_ms:
-	return it_error_set(err, IT_ERR_INVALID,
-			    "perf_analyzer flag %s: '%s' is not a whole number of msec > 0",
-			    key, value);
-bad_count:
-	return it_error_set(err, IT_ERR_INVALID,
-			    "perf_analyzer flag %s: '%s' is not a whole number in range",
-			    key, value);
+	if (opt && (opt->doors & PROFILE_DOOR_ANALYZE))
+		return profile_option_set_setting(opt, ps, value, err);
+	strbuf_init(&known, 0);
+	profile_option_names(PROFILE_DOOR_ANALYZE, &known);
+	it_error_set(err, IT_ERR_NOT_FOUND,
+		     "perf_analyzer flag '%s' is not one an analysis sets; it takes: %s",
+		     key, known.buf);
+	strbuf_release(&known);
+	return IT_ERR_NOT_FOUND;
 }
 
 int perf_settings_apply_pair(struct perf_settings *ps, const char *pair,
@@ -675,6 +533,8 @@ int analyze_perf_settings(const struct analyze_options *o,
 	int rc = 0;
 
 	perf_settings_init(out);
+	/* Unless given, analyzer.c picks the scrape interval from the window length. */
+	out->metrics_interval_ms = 0;
 	for (size_t i = 0; i < o->n_perf_flags && !rc; i++)
 		rc = perf_settings_apply_pair(out, o->perf_flags[i], err);
 	for (size_t i = 0; m && i < m->n_perf_flags && !rc; i++)
@@ -721,26 +581,7 @@ void perf_settings_key(const struct perf_settings *ps, char *buf, size_t size)
 void perf_settings_to_profile(const struct perf_settings *ps,
 			      struct profile_options *po)
 {
-	po->window_mode = ps->window_mode;
-	po->measurement_interval_ms = ps->measurement_interval_ms;
-	po->measurement_request_count = ps->measurement_request_count;
-	po->stability_percentage = ps->stability_percentage;
-	po->max_trials = ps->max_trials;
-	po->percentile = ps->percentile;
-	po->latency_threshold_ms = ps->latency_threshold_ms;
-	po->shapes = ps->shapes;
-	po->n_shapes = ps->n_shapes;
-	po->input_data = ps->input_data;
-	po->input_data_file = ps->input_data_file;
-	po->string_length = ps->string_length;
-	po->warmup_request_count = ps->warmup_request_count;
-	po->max_threads = ps->max_threads;
-	po->seed = ps->seed;
-	po->max_error_percentage = ps->max_error_percentage;
-	po->distribution = ps->distribution;
-	po->input_json = ps->input_json;
-	po->output_json = ps->output_json;
-	po->http_client = ps->http_client;
+	po->settings = *ps;
 }
 
 /* ---- objectives ----------------------------------------------------------- */

@@ -65,34 +65,6 @@ struct constraint_spec {
 	double min, max;
 };
 
-/**
- * perf_analyzer's measurement settings an analysis applies to every load
- * level (perf_analyzer_flags / --perf-analyzer-flag KEY=VALUE).
- */
-struct perf_settings {
-	enum profile_window_mode window_mode;
-	uint64_t measurement_interval_ms;
-	uint64_t measurement_request_count;
-	double stability_percentage;
-	uint64_t max_trials;
-	int percentile;
-	uint64_t latency_threshold_ms;
-	struct input_shape *shapes;
-	size_t n_shapes;
-	enum input_data_kind input_data;
-	char *input_data_file;
-	size_t string_length;
-	uint64_t warmup_request_count;
-	bool warmup_given;
-	unsigned max_threads;
-	uint64_t seed;
-	double max_error_percentage;
-	enum profile_distribution distribution;
-	bool input_json, output_json;
-	uint64_t metrics_interval_ms;   /* 0: picked from the window length */
-	enum loadgen_http_client http_client;
-};
-
 /** The expanded model_config_parameters of one model. */
 struct manual_space {
 	bool given;
@@ -204,17 +176,14 @@ int analyze_options_parse_yaml(struct analyze_options *o, const char *text,
  */
 int analyze_options_check(const struct analyze_options *o, struct it_error *err);
 
-/** perf_analyzer's defaults for the settings, as an analysis uses them. */
-void perf_settings_init(struct perf_settings *ps);
-
-/** Frees what ps holds. */
-void perf_settings_release(struct perf_settings *ps);
-
 /**
  * Applies one perf_analyzer flag (its perf_analyzer name, e.g.
- * "measurement-interval", "stability-percentage", "shape") to ps.
- * IT_ERR_INVALID for a bad value; IT_ERR_NOT_FOUND for a flag an analysis
- * does not take (the message lists the ones it takes).
+ * "measurement-interval", "stability-percentage", "shape", or its short
+ * flag "p") to ps through the option table (loadgen/options.h), with the
+ * bounds and messages of `infertune profile`. IT_ERR_INVALID for a bad
+ * value; IT_ERR_NOT_FOUND for a flag an analysis does not take (the message
+ * lists the ones it takes). struct perf_settings and perf_settings_init()/
+ * perf_settings_release() are loadgen/options.h's.
  */
 int perf_settings_apply(struct perf_settings *ps, const char *key,
 			const char *value, struct it_error *err);
@@ -224,8 +193,9 @@ int perf_settings_apply_pair(struct perf_settings *ps, const char *pair,
 			     struct it_error *err);
 
 /**
- * The measurement settings of one model: the defaults, then the global
- * perf flags, then the model's. Caller releases *out.
+ * The measurement settings of one model: the defaults (metrics_interval_ms
+ * 0: picked from the window unless given), then the global perf flags, then
+ * the model's. Caller releases *out with perf_settings_release().
  */
 int analyze_perf_settings(const struct analyze_options *o,
 			  const struct model_spec *m, struct perf_settings *out,
@@ -237,7 +207,7 @@ int analyze_perf_settings(const struct analyze_options *o,
  */
 void perf_settings_key(const struct perf_settings *ps, char *buf, size_t size);
 
-/** Copies ps into a profile_options' measurement fields (strings borrowed). */
+/** Copies ps into po->settings (po borrows ps's strings and shapes). */
 void perf_settings_to_profile(const struct perf_settings *ps,
 			      struct profile_options *po);
 

@@ -93,15 +93,15 @@ static int fail_at(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
 
 static int fail_at(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[IT_ERROR_MESSAGE_MAX];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = it_error_atv(y->err, IT_ERR_INVALID, y->file,
+			  n ? (int)n->start_mark.line + 1 : 0,
+			  n ? (int)n->start_mark.column + 1 : 0, fmt, ap);
 	va_end(ap);
-	return it_error_at(y->err, IT_ERR_INVALID, y->file,
-			   n ? (int)n->start_mark.line + 1 : 0,
-			   n ? (int)n->start_mark.column + 1 : 0, "%s", msg);
+	return rc;
 }
 
 /* Re-positions an error a value parser already filled (keeps its message). */

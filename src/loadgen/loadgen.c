@@ -691,26 +691,6 @@ uint64_t loadgen_inflight(const struct loadgen *lg)
 	return n;
 }
 
-bool loadgen_http_client_parse(const char *name, enum loadgen_http_client *out)
-{
-	static const struct {
-		const char *name;
-		enum loadgen_http_client value;
-	} names[] = {
-		{ "auto", LOADGEN_HTTP_AUTO },
-		{ "h1", LOADGEN_HTTP_H1 },
-		{ "libcurl", LOADGEN_HTTP_LIBCURL },
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!strcmp(name, names[i].name)) {
-			*out = names[i].value;
-			return true;
-		}
-	}
-	return false;
-}
-
 const char *loadgen_http_client(const struct loadgen *lg)
 {
 	return lg->tp->name;

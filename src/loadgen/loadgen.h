@@ -37,9 +37,6 @@ enum loadgen_http_client {
 	LOADGEN_HTTP_H1,        /* libcurl connects, infertune frames HTTP/1.1 */
 };
 
-/** "auto", "h1" or "libcurl" to *out; false (nothing written) for any other name. */
-bool loadgen_http_client_parse(const char *name, enum loadgen_http_client *out);
-
 /**
  * Whether `client` can carry requests to url ("host:port" without a scheme
  * counts as http://): h1 speaks plain http only. IT_ERR_INVALID with a

@@ -79,20 +79,11 @@ struct profiler {
 void profile_options_init(struct profile_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->url = "localhost:8000";
-	o->batch_size = 1;
+	perf_settings_init(&o->settings);
+	profile_option_defaults(o);
 	o->load = PROFILE_LOAD_CONCURRENCY;
 	o->concurrency_start = o->concurrency_end = o->concurrency_step = 1;
 	o->rate_start = o->rate_end = o->rate_step = 1.0;
-	o->distribution = PROFILE_CONSTANT;
-	o->measurement_interval_ms = 5000;
-	o->window_mode = PROFILE_TIME_WINDOWS;
-	o->measurement_request_count = 50;
-	o->stability_percentage = 10;
-	o->max_trials = 10;
-	o->input_data = INPUT_DATA_RANDOM;
-	o->string_length = 128;
-	o->metrics_interval_ms = 1000;
 	o->control_timeout_ms = 10000;
 }
 
@@ -161,39 +152,6 @@ const struct target_model *profiler_model(const struct profiler *p)
 const struct request_set *profiler_requests(const struct profiler *p)
 {
 	return p->requests;
-}
-
-bool profile_window_mode_parse(const char *name, enum profile_window_mode *out)
-{
-	if (!strcmp(name, "time_windows"))
-		*out = PROFILE_TIME_WINDOWS;
-	else if (!strcmp(name, "count_windows"))
-		*out = PROFILE_COUNT_WINDOWS;
-	else
-		return false;
-	return true;
-}
-
-bool profile_distribution_parse(const char *name, enum profile_distribution *out)
-{
-	if (!strcmp(name, "constant"))
-		*out = PROFILE_CONSTANT;
-	else if (!strcmp(name, "poisson"))
-		*out = PROFILE_POISSON;
-	else
-		return false;
-	return true;
-}
-
-bool profile_tensor_format_parse(const char *name, bool *json)
-{
-	if (!strcmp(name, "json"))
-		*json = true;
-	else if (!strcmp(name, "binary"))
-		*json = false;
-	else
-		return false;
-	return true;
 }
 
 const char *profiler_http_client(const struct profiler *p)
@@ -345,22 +303,12 @@ static uint64_t fd_limit(void)
 	return (uint64_t)rl.rlim_cur;
 }
 
-int profiler_new(const struct profile_options *opts, struct profiler **out,
-		 struct it_error *err)
+/* The profiler with its URLs and control fetcher; nothing asked of the server yet. */
+static struct profiler *profiler_alloc(const struct profile_options *opts)
 {
-	struct profiler *p = NULL;
-	struct request_options ro;
-	struct loadgen_options lo;
-	char *config_json = NULL;
-	size_t config_len = 0;
-	uint64_t maxc;
-	int rc;
+	struct profiler *p = xcalloc(1, sizeof(*p));
+	struct strbuf sb;
 
-	rc = check_options(opts, err);
-	if (rc)
-		return rc;
-	lg_curl_global_init();
-	p = xcalloc(1, sizeof(*p));
 	p->o = *opts;
 	if (!p->o.control_timeout_ms)
 		p->o.control_timeout_ms = 10000;
@@ -368,61 +316,68 @@ int profiler_new(const struct profile_options *opts, struct profiler **out,
 	loadgen_harvest_init(&p->harvest);
 	p->base_url = lg_base_url(opts->url ? opts->url : "localhost:8000");
 	p->model_url = lg_model_url(p->base_url, opts->model_name, opts->model_version);
-	{
-		struct strbuf sb;
-
-		strbuf_init(&sb, 0);
-		strbuf_addf(&sb, "%s/infer", p->model_url);
-		p->infer_url = strbuf_detach(&sb, NULL);
-		strbuf_init(&sb, 0);
-		strbuf_addf(&sb, "%s/stats", p->model_url);
-		p->stats_url = strbuf_detach(&sb, NULL);
-	}
+	strbuf_init(&sb, 0);
+	strbuf_addf(&sb, "%s/infer", p->model_url);
+	p->infer_url = strbuf_detach(&sb, NULL);
+	strbuf_init(&sb, 0);
+	strbuf_addf(&sb, "%s/stats", p->model_url);
+	p->stats_url = strbuf_detach(&sb, NULL);
 	p->fetcher = fetcher_new(p->o.control_timeout_ms);
+	return p;
+}
 
-	/* Metadata first: it says whether the server is there and the model is. */
-	rc = get_ok(p, p->model_url, "model metadata", err);
+/* GET the metadata; it says whether the server is there and the model is. */
+static int fetch_metadata(struct profiler *p, char **meta, struct it_error *err)
+{
+	const struct profile_options *opts = &p->o;
+	int rc = get_ok(p, p->model_url, "model metadata", err);
+
 	if (rc == IT_ERR_NOT_FOUND) {
 		char m[IT_ERROR_MESSAGE_MAX];
 
 		snprintf(m, sizeof(m), "%s", err ? err->message : "");
-		rc = it_error_set(err, IT_ERR_NOT_FOUND,
-				  "model '%s'%s%s is not available on %s (%s)",
-				  opts->model_name,
-				  opts->model_version && *opts->model_version ? " version " : "",
-				  opts->model_version ? opts->model_version : "",
-				  p->base_url, m);
-		goto out;
+		return it_error_set(err, IT_ERR_NOT_FOUND,
+				    "model '%s'%s%s is not available on %s (%s)",
+				    opts->model_name,
+				    opts->model_version && *opts->model_version ? " version " : "",
+				    opts->model_version ? opts->model_version : "",
+				    p->base_url, m);
 	}
 	if (rc) {
 		it_error_prefix(err, "cannot reach the server at %s", p->base_url);
+		return rc;
+	}
+	*meta = strbuf_detach(&p->body, NULL);
+	return 0;
+}
+
+/* Metadata and configuration into p->model; the version measured. */
+static int read_model(struct profiler *p, struct it_error *err)
+{
+	const struct profile_options *opts = &p->o;
+	char *meta = NULL, *config_json = NULL;
+	size_t config_len;
+	struct strbuf url;
+	int rc;
+
+	rc = fetch_metadata(p, &meta, err);
+	if (rc)
+		goto out;
+	strbuf_init(&url, 0);
+	strbuf_addf(&url, "%s/config", p->model_url);
+	rc = get_ok(p, url.buf, "model configuration", err);
+	strbuf_release(&url);
+	if (rc) {
+		it_error_prefix(err, "model '%s'", opts->model_name);
 		goto out;
 	}
+	config_len = p->body.len;
 	config_json = strbuf_detach(&p->body, NULL);
-	{
-		char *meta = config_json;
-		size_t meta_len = strlen(meta);
-		struct strbuf url;
-
-		config_json = NULL;
-		strbuf_init(&url, 0);
-		strbuf_addf(&url, "%s/config", p->model_url);
-		rc = get_ok(p, url.buf, "model configuration", err);
-		strbuf_release(&url);
-		if (rc) {
-			free(meta);
-			it_error_prefix(err, "model '%s'", opts->model_name);
-			goto out;
-		}
-		config_len = p->body.len;
-		config_json = strbuf_detach(&p->body, NULL);
-		rc = target_model_parse(meta, meta_len, config_json, config_len,
-					&p->model, err);
-		free(meta);
-		if (rc) {
-			it_error_prefix(err, "model '%s'", opts->model_name);
-			goto out;
-		}
+	rc = target_model_parse(meta, strlen(meta), config_json, config_len,
+				&p->model, err);
+	if (rc) {
+		it_error_prefix(err, "model '%s'", opts->model_name);
+		goto out;
 	}
 	if (p->model->decoupled) {
 		rc = it_error_set(err, IT_ERR_UNSUPPORTED,
@@ -436,20 +391,33 @@ int profiler_new(const struct profile_options *opts, struct profiler **out,
 	else if (p->model->n_versions)
 		snprintf(p->version_used, sizeof(p->version_used), "%s",
 			 p->model->versions[p->model->n_versions - 1]);
+out:
+	free(meta);
+	free(config_json);
+	return rc;
+}
 
-	/* Statistics: optional, as for perf_analyzer (no extension, no server columns). */
-	{
-		long status = 0;
-		struct remote_stats tmp[MAX_STAT_VERSIONS];
-		size_t n = 0;
+/* Statistics: optional, as for perf_analyzer (no extension, no server columns). */
+static void probe_stats(struct profiler *p)
+{
+	long status = 0;
+	struct remote_stats tmp[MAX_STAT_VERSIONS];
+	size_t n = 0;
 
-		if (!fetcher_get(p->fetcher, p->stats_url, CONTROL_MAX_BYTES,
-				 &p->body, &status, NULL) && status == 200 &&
-		    !remote_stats_parse(p->body.buf, p->body.len,
-					p->model->name, tmp, MAX_STAT_VERSIONS,
-					&n, NULL) && n > 0)
-			p->include_server_stats = true;
-	}
+	if (!fetcher_get(p->fetcher, p->stats_url, CONTROL_MAX_BYTES,
+			 &p->body, &status, NULL) && status == 200 &&
+	    !remote_stats_parse(p->body.buf, p->body.len,
+				p->model->name, tmp, MAX_STAT_VERSIONS,
+				&n, NULL) && n > 0)
+		p->include_server_stats = true;
+}
+
+/* Every request body, and the --request-intervals schedule. */
+static int build_requests(struct profiler *p, struct it_error *err)
+{
+	const struct profile_options *opts = &p->o;
+	struct request_options ro;
+	int rc;
 
 	memset(&ro, 0, sizeof(ro));
 	ro.batch_size = opts->batch_size;
@@ -462,25 +430,26 @@ int profiler_new(const struct profile_options *opts, struct profiler **out,
 	ro.input_json = opts->input_json;
 	ro.output_json = opts->output_json;
 	rc = request_set_build(p->model, &ro, &p->requests, err);
-	if (rc)
-		goto out;
+	if (rc || opts->load != PROFILE_LOAD_INTERVALS)
+		return rc;
+	return schedule_read_intervals(opts->request_intervals_file,
+				       &p->intervals_ns, &p->n_intervals, err);
+}
 
-	if (opts->load == PROFILE_LOAD_INTERVALS) {
-		rc = schedule_read_intervals(opts->request_intervals_file,
-					     &p->intervals_ns, &p->n_intervals, err);
-		if (rc)
-			goto out;
-	}
+/* The load engine (its workers start idle) and the metrics scraper. */
+static int start_engine(struct profiler *p, struct it_error *err)
+{
+	const struct profile_options *opts = &p->o;
+	struct loadgen_options lo;
+	uint64_t maxc = max_concurrency(opts);
+	int rc;
 
-	maxc = max_concurrency(opts);
-	if (maxc && maxc + 128 > fd_limit()) {
-		rc = it_error_set(err, IT_ERR_LIMIT,
-				  "concurrency %llu needs %llu connections, but the open-file limit (ulimit -n) is %llu",
-				  (unsigned long long)maxc,
-				  (unsigned long long)maxc,
-				  (unsigned long long)fd_limit());
-		goto out;
-	}
+	if (maxc && maxc + 128 > fd_limit())
+		return it_error_set(err, IT_ERR_LIMIT,
+				    "concurrency %llu needs %llu connections, but the open-file limit (ulimit -n) is %llu",
+				    (unsigned long long)maxc,
+				    (unsigned long long)maxc,
+				    (unsigned long long)fd_limit());
 	p->n_workers = pick_workers(opts);
 	memset(&lo, 0, sizeof(lo));
 	lo.infer_url = p->infer_url;
@@ -490,22 +459,39 @@ int profiler_new(const struct profile_options *opts, struct profiler **out,
 	lo.request_timeout_ms = opts->request_timeout_ms;
 	lo.http_client = opts->http_client;
 	rc = loadgen_new(&lo, &p->lg, err);
+	if (rc || !opts->collect_metrics)
+		return rc;
+	p->metrics_url = opts->metrics_url && *opts->metrics_url ?
+			 lg_base_url(opts->metrics_url) :
+			 default_metrics_url(p->base_url);
+	return scraper_start(p->metrics_url, opts->metrics_interval_ms,
+			     &p->scraper, err);
+}
+
+int profiler_new(const struct profile_options *opts, struct profiler **out,
+		 struct it_error *err)
+{
+	struct profiler *p = NULL;
+	int rc;
+
+	rc = check_options(opts, err);
+	if (rc)
+		return rc;
+	lg_curl_global_init();
+	p = profiler_alloc(opts);
+	rc = read_model(p, err);
 	if (rc)
 		goto out;
-
-	if (opts->collect_metrics) {
-		p->metrics_url = opts->metrics_url && *opts->metrics_url ?
-				 lg_base_url(opts->metrics_url) :
-				 default_metrics_url(p->base_url);
-		rc = scraper_start(p->metrics_url, opts->metrics_interval_ms,
-				   &p->scraper, err);
-		if (rc)
-			goto out;
-	}
+	probe_stats(p);
+	rc = build_requests(p, err);
+	if (rc)
+		goto out;
+	rc = start_engine(p, err);
+	if (rc)
+		goto out;
 	*out = p;
 	p = NULL;
 out:
-	free(config_json);
 	profiler_free(p);
 	return rc;
 }
@@ -762,14 +748,40 @@ static void window_release(struct window_data *d)
 	latency_samples_release(&d->latencies);
 }
 
+/*
+ * Metrics: the window merges are averages of their scrapes; re-merge them
+ * as one set, weighting each window by its scrapes (merge of merges with
+ * n_scrapes copies would be exact; windows hold similar scrape counts, so
+ * a plain merge is what perf_analyzer's per-window averaging amounts to).
+ */
+static void merge_metrics(struct profile_level *L, const struct window_data *data,
+			  size_t first, size_t count)
+{
+	struct scrape_summary *scr = NULL;
+	size_t n_scr = 0, alloc_scr = 0, total = 0;
+
+	for (size_t i = first; i < first + count; i++) {
+		if (data[i].has_metrics) {
+			XGROW(scr, alloc_scr, n_scr + 1);
+			scr[n_scr++] = data[i].metrics;
+		}
+	}
+	L->has_metrics = n_scr > 0;
+	if (n_scr) {
+		scrape_merge(scr, n_scr, &L->metrics);
+		for (size_t i = 0; i < n_scr; i++)
+			total += scr[i].n_scrapes;
+		L->metrics.n_scrapes = total;
+	}
+	free(scr);
+}
+
 /* Fills the merged figures of L from windows[first..first+count). */
 static void merge_windows(struct profiler *p, struct profile_level *L,
 			  struct window_data *data, size_t first, size_t count)
 {
 	struct latency_samples all;
 	uint64_t send = 0, recv = 0, req = 0, cpu = 0;
-	struct scrape_summary *scr = NULL;
-	size_t n_scr = 0, alloc_scr = 0;
 
 	latency_samples_init(&all);
 	L->merged_first = first;
@@ -807,10 +819,6 @@ static void merge_windows(struct profiler *p, struct profile_level *L,
 		} else {
 			L->has_server = false;
 		}
-		if (d->has_metrics) {
-			XGROW(scr, alloc_scr, n_scr + 1);
-			scr[n_scr++] = d->metrics;
-		}
 	}
 	latency_samples_sort(&all);
 	latency_summarize(all.ns, all.n, p->o.percentile, &L->latency);
@@ -828,23 +836,7 @@ static void merge_windows(struct profiler *p, struct profile_level *L,
 		L->client_cpu_ns_per_request = (double)cpu / (double)L->request_count;
 	}
 	L->client_cpu_cores = L->duration_ns ? (double)cpu / (double)L->duration_ns : 0;
-	/*
-	 * Metrics: the window merges are averages of their scrapes; re-merge
-	 * them as one set, weighting each window by its scrapes (merge of
-	 * merges with n_scrapes copies would be exact; windows hold similar
-	 * scrape counts, so a plain merge is what perf_analyzer's per-window
-	 * averaging amounts to).
-	 */
-	L->has_metrics = n_scr > 0;
-	if (n_scr) {
-		size_t total = 0;
-
-		scrape_merge(scr, n_scr, &L->metrics);
-		for (size_t i = 0; i < n_scr; i++)
-			total += scr[i].n_scrapes;
-		L->metrics.n_scrapes = total;
-	}
-	free(scr);
+	merge_metrics(L, data, first, count);
 	L->has_early_stop = false;
 	if (p->o.early_stop_confidence > 0) {
 		L->has_early_stop = true;
@@ -896,6 +888,263 @@ static void describe_load(const struct profiler *p, const struct profile_level *
 		snprintf(buf, size, "request rate %g/s", L->request_rate);
 }
 
+/* One level while it is measured: its windows' data and the running counters. */
+struct level_run {
+	struct profile_level *L;
+	struct window_data *data;       /* one per window of L */
+	size_t alloc, alloc_data;
+	struct stability_point *points; /* one per window of L */
+	size_t alloc_points;
+	struct remote_stats stats_start;
+	uint64_t wstart, wend;          /* the window in progress */
+	uint64_t cpu_start, *wcpu_start;
+	unsigned nw;
+	double threshold;               /* stability, as a fraction */
+	size_t stable_first;            /* SIZE_MAX: not stable (yet) */
+	char what[64];                  /* "concurrency 4" */
+};
+
+/* Sets the load, warms up and opens the first window. */
+static int level_start(struct profiler *p, struct level_run *lr, struct it_error *err)
+{
+	int rc;
+
+	rc = set_load(p, lr->L, err);
+	if (!rc)
+		rc = warmup(p, err);
+	/* Nothing before the first window counts. */
+	if (!rc)
+		rc = loadgen_harvest(p->lg, &p->harvest, err);
+	loadgen_harvest_clear(&p->harvest);
+	p->n_carry = 0;
+	lr->wstart = loadgen_now_ns();
+	if (!rc && p->include_server_stats)
+		rc = read_stats(p, NULL, &lr->stats_start, err);
+	if (rc)
+		return rc;
+	lr->cpu_start = process_cpu_ns();
+	lr->wcpu_start = xcalloc(lr->nw, sizeof(*lr->wcpu_start));
+	for (unsigned i = 0; i < lr->nw; i++)
+		lr->wcpu_start[i] = loadgen_worker_cpu_ns(p->lg, i);
+	return 0;
+}
+
+/* The client's CPU over the window: the process's and the busiest worker's share. */
+static void window_cpu(struct profiler *p, struct level_run *lr,
+		       struct profile_window *w, struct window_data *d)
+{
+	uint64_t cpu_end = process_cpu_ns();
+
+	d->cpu_ns = cpu_end - lr->cpu_start;
+	lr->cpu_start = cpu_end;
+	w->client_cpu_cores = w->duration_ns ?
+		(double)d->cpu_ns / (double)w->duration_ns : 0;
+	for (unsigned i = 0; i < lr->nw; i++) {
+		uint64_t c = loadgen_worker_cpu_ns(p->lg, i);
+		double busy = w->duration_ns ?
+			(double)(c - lr->wcpu_start[i]) / (double)w->duration_ns : 0;
+
+		if (busy > w->max_worker_busy)
+			w->max_worker_busy = busy;
+		lr->wcpu_start[i] = c;
+	}
+}
+
+/*
+ * Waits out one window and reads what the client saw in it: requests,
+ * latencies, CPU, throughput, validity (failed requests within
+ * --max-error-percentage) and its stability point. *tolerated: the failed
+ * requests the window may have.
+ */
+static int take_window(struct profiler *p, struct level_run *lr,
+		       struct profile_window **wp, struct window_data **dp,
+		       uint64_t *tolerated, struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_level *L = lr->L;
+	struct profile_window *w;
+	struct window_data *d;
+	int rc;
+
+	lr->wend = wait_window(p, lr->wstart);
+	rc = loadgen_harvest(p->lg, &p->harvest, err);
+	if (rc)
+		return rc;
+	w = add_window(L, &lr->data, &lr->alloc, &lr->alloc_data);
+	d = &lr->data[w->index];
+	w->duration_ns = lr->wend - lr->wstart;
+	w->sent_count = p->harvest.sent;
+	d->max_lateness_ns = p->harvest.max_lateness_ns;
+	snprintf(d->first_error, sizeof(d->first_error), "%s", p->harvest.first_error);
+	if (!L->first_error[0] && p->harvest.first_error[0])
+		snprintf(L->first_error, sizeof(L->first_error), "%s",
+			 p->harvest.first_error);
+	split_records(p, lr->wstart, lr->wend, w, d);
+	latency_samples_sort(&d->latencies);
+	window_cpu(p, lr, w, d);
+	if (w->request_count) {
+		struct latency_summary s;
+
+		latency_summarize(d->latencies.ns, d->latencies.n, o->percentile, &s);
+		w->avg_latency_ns = s.avg_ns;
+		w->std_us = s.std_us;
+		w->stabilizing_latency_ns = o->percentile ? s.extra_ns : s.avg_ns;
+		w->throughput = (double)w->request_count * (double)o->batch_size *
+				1e9 / (double)w->duration_ns;
+	}
+	*tolerated = (uint64_t)floor(o->max_error_percentage / 100 *
+				     (double)(w->request_count + w->failed_count));
+	w->valid = w->request_count > 0 && w->failed_count <= *tolerated;
+	XGROW(lr->points, lr->alloc_points, L->n_windows);
+	lr->points[w->index].valid = w->valid;
+	lr->points[w->index].throughput = w->throughput;
+	lr->points[w->index].latency_ns = w->stabilizing_latency_ns;
+	*wp = w;
+	*dp = d;
+	return 0;
+}
+
+/*
+ * The server's side of a good window (statistics deltas, Prometheus
+ * metrics), then the on_window callback. Errors first: when the server is
+ * gone, the failed requests say more than the statistics GET that would
+ * fail next, so a window with errors skips the server.
+ */
+static int window_server_side(struct profiler *p, struct level_run *lr,
+			      struct profile_window *w, struct window_data *d,
+			      uint64_t tolerated, struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	struct remote_stats stats_end;
+	int rc;
+
+	if (w->failed_count <= tolerated && w->request_count && p->include_server_stats) {
+		rc = read_stats(p, &lr->stats_start, &stats_end, err);
+		if (rc)
+			return rc;
+		d->has_server = true;
+		remote_stats_delta(&lr->stats_start, &stats_end, &d->server);
+		lr->stats_start = stats_end;
+	}
+	if (w->failed_count <= tolerated && w->request_count && p->scraper) {
+		rc = scraper_window(p->scraper, lr->wstart, lr->wend, &d->metrics, err);
+		if (rc)
+			return rc;
+		d->has_metrics = true;
+	}
+	if (o->on_window)
+		o->on_window(o->callback_ctx, lr->L, w);
+	return 0;
+}
+
+/* -l: once three windows exist, any of the last three over it ends the sweep. */
+static bool over_threshold(const struct profile_options *o, const struct profile_level *L)
+{
+	bool over = false;
+
+	if (!o->latency_threshold_ms || L->n_windows < STABILITY_WINDOWS)
+		return false;
+	for (size_t i = L->n_windows - STABILITY_WINDOWS; i < L->n_windows; i++)
+		over = over || L->windows[i].stabilizing_latency_ns >=
+			       o->latency_threshold_ms * NS_PER_MS;
+	return over;
+}
+
+/*
+ * Whether the level is stable now; merges the stable windows when it is.
+ * An early-stop extension keeps going while all windows since stable_first
+ * agree. Returns true when the level is done.
+ */
+static bool check_stable(struct profiler *p, struct level_run *lr)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_level *L = lr->L;
+
+	if (lr->stable_first != SIZE_MAX &&
+	    !stability_check(lr->points, L->n_windows, L->n_windows - lr->stable_first,
+			     lr->threshold, true))
+		lr->stable_first = SIZE_MAX;
+	if (lr->stable_first == SIZE_MAX &&
+	    stability_check(lr->points, L->n_windows, STABILITY_WINDOWS, lr->threshold, true))
+		lr->stable_first = L->n_windows - STABILITY_WINDOWS;
+	if (lr->stable_first == SIZE_MAX)
+		return false;
+	merge_windows(p, L, lr->data, lr->stable_first, L->n_windows - lr->stable_first);
+	L->status = PROFILE_OK;
+	L->message[0] = '\0';
+	if (!L->has_early_stop || L->early_stop.enough)
+		return true;
+	level_fail(L, PROFILE_EARLY_STOP_SHORT,
+		   "early stopping at %g%% confidence needs at least %lld queries for a p%d estimate; the %zu stable windows hold %lld. Increase --measurement-interval (or --measurement-request-count) or --max-trials.",
+		   o->early_stop_confidence * 100,
+		   (long long)L->early_stop.min_queries,
+		   L->early_stop_percentile, L->merged_count,
+		   (long long)L->early_stop.queries);
+	return false;
+}
+
+/*
+ * One window and what it decides: < 0 the level failed (interrupted,
+ * errors beyond tolerance, no request completed), 1 the level is done
+ * (stable, or over -l), 0 measure another.
+ */
+static int measure_window(struct profiler *p, struct level_run *lr, struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_window *w;
+	struct window_data *d;
+	uint64_t tolerated;
+	int rc;
+
+	rc = take_window(p, lr, &w, &d, &tolerated, err);
+	if (!rc)
+		rc = window_server_side(p, lr, w, d, tolerated, err);
+	if (rc)
+		return rc;
+	lr->wstart = lr->wend;
+	if (o->cancel && *o->cancel)
+		return it_error_set(err, IT_ERR_STATE, "%s: interrupted", lr->what);
+	if (w->failed_count > tolerated)
+		return it_error_set(err, IT_ERR_IO,
+				    "%s: %llu of %llu requests failed in window %zu%s; first error: %s",
+				    lr->what, (unsigned long long)w->failed_count,
+				    (unsigned long long)(w->failed_count + w->request_count),
+				    w->index + 1,
+				    o->max_error_percentage > 0 ? " (more than --max-error-percentage)" : "",
+				    d->first_error[0] ? d->first_error : lr->L->first_error);
+	if (!w->request_count)
+		return it_error_set(err, IT_ERR_IO,
+				    "%s: no request completed in window %zu (%.0f ms, %llu in flight): the server is not answering",
+				    lr->what, w->index + 1, (double)w->duration_ns / 1e6,
+				    (unsigned long long)loadgen_inflight(p->lg));
+	if (over_threshold(o, lr->L)) {
+		level_fail(lr->L, PROFILE_OVER_THRESHOLD,
+			   "Measured latency went over the set limit of %llu msec.",
+			   (unsigned long long)o->latency_threshold_ms);
+		return 1;
+	}
+	return check_stable(p, lr) ? 1 : 0;
+}
+
+/* The verdict of a level that ran its windows: over -l after all, or unstable. */
+static void level_finish(const struct profiler *p, struct level_run *lr)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_level *L = lr->L;
+
+	if (L->status == PROFILE_OK && o->latency_threshold_ms &&
+	    L->stabilizing_latency_ns >= o->latency_threshold_ms * NS_PER_MS)
+		level_fail(L, PROFILE_OVER_THRESHOLD,
+			   "Measured latency went over the set limit of %llu msec.",
+			   (unsigned long long)o->latency_threshold_ms);
+	if (L->status == PROFILE_UNSTABLE)
+		level_fail(L, PROFILE_UNSTABLE,
+			   "Failed to obtain stable measurement within %llu measurement windows for %s. Please try to increase the %s.",
+			   (unsigned long long)o->max_trials, lr->what,
+			   o->window_mode == PROFILE_TIME_WINDOWS ?
+			   "--measurement-interval" : "--measurement-request-count");
+}
+
 /*
  * Measures one level. Returns 0 when the level ended normally (stable, over
  * threshold, unstable, or short of queries: L->status says) and a negative
@@ -905,208 +1154,33 @@ static void describe_load(const struct profiler *p, const struct profile_level *
 static int measure_level(struct profiler *p, struct profile_level *L,
 			 struct it_error *err)
 {
-	const struct profile_options *o = &p->o;
-	struct window_data *data = NULL;
-	size_t alloc = 0, alloc_data = 0;
-	struct stability_point *points = NULL;
-	size_t alloc_points = 0;
-	struct remote_stats stats_start = { 0 }, stats_end;
-	uint64_t wstart, cpu_start, *wcpu_start = NULL;
-	double threshold = o->stability_percentage / 100;
-	size_t stable_first = SIZE_MAX;
-	unsigned nw = loadgen_workers(p->lg);
-	char what[64];
+	struct level_run lr;
 	int rc;
 
-	describe_load(p, L, what, sizeof(what));
+	memset(&lr, 0, sizeof(lr));
+	lr.L = L;
+	lr.nw = loadgen_workers(p->lg);
+	lr.threshold = p->o.stability_percentage / 100;
+	lr.stable_first = SIZE_MAX;
+	describe_load(p, L, lr.what, sizeof(lr.what));
 	L->status = PROFILE_UNSTABLE;
-	rc = set_load(p, L, err);
-	if (!rc)
-		rc = warmup(p, err);
-	/* Nothing before the first window counts. */
-	if (!rc)
-		rc = loadgen_harvest(p->lg, &p->harvest, err);
-	loadgen_harvest_clear(&p->harvest);
-	p->n_carry = 0;
-	wstart = loadgen_now_ns();
-	if (!rc && p->include_server_stats)
-		rc = read_stats(p, NULL, &stats_start, err);
-	if (rc)
-		goto out;
-	cpu_start = process_cpu_ns();
-	wcpu_start = xcalloc(nw, sizeof(*wcpu_start));
-	for (unsigned i = 0; i < nw; i++)
-		wcpu_start[i] = loadgen_worker_cpu_ns(p->lg, i);
-
-	for (uint64_t trial = 0; trial < o->max_trials; trial++) {
-		struct profile_window *w;
-		struct window_data *d;
-		uint64_t wend, cpu_end, tolerated;
-
-		wend = wait_window(p, wstart);
-		rc = loadgen_harvest(p->lg, &p->harvest, err);
-		if (rc)
-			goto out;
-		w = add_window(L, &data, &alloc, &alloc_data);
-		d = &data[w->index];
-		w->duration_ns = wend - wstart;
-		w->sent_count = p->harvest.sent;
-		d->max_lateness_ns = p->harvest.max_lateness_ns;
-		snprintf(d->first_error, sizeof(d->first_error), "%s",
-			 p->harvest.first_error);
-		if (!L->first_error[0] && p->harvest.first_error[0])
-			snprintf(L->first_error, sizeof(L->first_error), "%s",
-				 p->harvest.first_error);
-		split_records(p, wstart, wend, w, d);
-		latency_samples_sort(&d->latencies);
-		cpu_end = process_cpu_ns();
-		d->cpu_ns = cpu_end - cpu_start;
-		cpu_start = cpu_end;
-		w->client_cpu_cores = w->duration_ns ?
-			(double)d->cpu_ns / (double)w->duration_ns : 0;
-		for (unsigned i = 0; i < nw; i++) {
-			uint64_t c = loadgen_worker_cpu_ns(p->lg, i);
-			double busy = w->duration_ns ?
-				(double)(c - wcpu_start[i]) / (double)w->duration_ns : 0;
-
-			if (busy > w->max_worker_busy)
-				w->max_worker_busy = busy;
-			wcpu_start[i] = c;
-		}
-		if (w->request_count) {
-			struct latency_summary s;
-
-			latency_summarize(d->latencies.ns, d->latencies.n,
-					  o->percentile, &s);
-			w->avg_latency_ns = s.avg_ns;
-			w->std_us = s.std_us;
-			w->stabilizing_latency_ns = o->percentile ? s.extra_ns : s.avg_ns;
-			w->throughput = (double)w->request_count * (double)o->batch_size *
-					1e9 / (double)w->duration_ns;
-		}
-		tolerated = (uint64_t)floor(o->max_error_percentage / 100 *
-					    (double)(w->request_count + w->failed_count));
-		w->valid = w->request_count > 0 && w->failed_count <= tolerated;
-		XGROW(points, alloc_points, L->n_windows);
-		points[w->index].valid = w->valid;
-		points[w->index].throughput = w->throughput;
-		points[w->index].latency_ns = w->stabilizing_latency_ns;
-		/*
-		 * Errors first: when the server is gone, the failed requests say
-		 * more than the statistics GET that would fail next.
-		 */
-		if (w->failed_count > tolerated || !w->request_count) {
-			if (o->on_window)
-				o->on_window(o->callback_ctx, L, w);
-		} else {
-			if (p->include_server_stats) {
-				rc = read_stats(p, &stats_start, &stats_end, err);
-				if (rc)
-					goto out;
-				d->has_server = true;
-				remote_stats_delta(&stats_start, &stats_end, &d->server);
-				stats_start = stats_end;
-			}
-			if (p->scraper) {
-				rc = scraper_window(p->scraper, wstart, wend, &d->metrics,
-						    err);
-				if (rc)
-					goto out;
-				d->has_metrics = true;
-			}
-			if (o->on_window)
-				o->on_window(o->callback_ctx, L, w);
-		}
-		wstart = wend;
-
-		if (o->cancel && *o->cancel) {
-			rc = it_error_set(err, IT_ERR_STATE, "%s: interrupted", what);
-			goto out;
-		}
-		if (w->failed_count > tolerated) {
-			rc = it_error_set(err, IT_ERR_IO,
-					  "%s: %llu of %llu requests failed in window %zu%s; first error: %s",
-					  what, (unsigned long long)w->failed_count,
-					  (unsigned long long)(w->failed_count + w->request_count),
-					  w->index + 1,
-					  o->max_error_percentage > 0 ? " (more than --max-error-percentage)" : "",
-					  d->first_error[0] ? d->first_error : L->first_error);
-			goto out;
-		}
-		if (!w->request_count) {
-			uint64_t inflight = loadgen_inflight(p->lg);
-
-			rc = it_error_set(err, IT_ERR_IO,
-					  "%s: no request completed in window %zu (%.0f ms, %llu in flight): the server is not answering",
-					  what, w->index + 1, (double)w->duration_ns / 1e6,
-					  (unsigned long long)inflight);
-			goto out;
-		}
-		/* -l: once three windows exist, any of the last three over it ends the sweep. */
-		if (o->latency_threshold_ms && L->n_windows >= STABILITY_WINDOWS) {
-			bool over = false;
-
-			for (size_t i = L->n_windows - STABILITY_WINDOWS; i < L->n_windows; i++)
-				over = over || L->windows[i].stabilizing_latency_ns >=
-					       o->latency_threshold_ms * NS_PER_MS;
-			if (over) {
-				level_fail(L, PROFILE_OVER_THRESHOLD,
-					   "Measured latency went over the set limit of %llu msec.",
-					   (unsigned long long)o->latency_threshold_ms);
-				break;
-			}
-		}
-		/* An early-stop extension keeps going while all windows since stable_first agree. */
-		if (stable_first != SIZE_MAX &&
-		    !stability_check(points, L->n_windows, L->n_windows - stable_first,
-				     threshold, true))
-			stable_first = SIZE_MAX;
-		if (stable_first == SIZE_MAX &&
-		    stability_check(points, L->n_windows, STABILITY_WINDOWS, threshold, true))
-			stable_first = L->n_windows - STABILITY_WINDOWS;
-		if (stable_first != SIZE_MAX) {
-			merge_windows(p, L, data, stable_first, L->n_windows - stable_first);
-			L->status = PROFILE_OK;
-			L->message[0] = '\0';
-			if (!L->has_early_stop || L->early_stop.enough)
-				break;
-			L->status = PROFILE_EARLY_STOP_SHORT;
-			level_fail(L, PROFILE_EARLY_STOP_SHORT,
-				   "early stopping at %g%% confidence needs at least %lld queries for a p%d estimate; the %zu stable windows hold %lld. Increase --measurement-interval (or --measurement-request-count) or --max-trials.",
-				   o->early_stop_confidence * 100,
-				   (long long)L->early_stop.min_queries,
-				   L->early_stop_percentile, L->merged_count,
-				   (long long)L->early_stop.queries);
-		}
-	}
-	if (L->status == PROFILE_OK && o->latency_threshold_ms &&
-	    L->stabilizing_latency_ns >= o->latency_threshold_ms * NS_PER_MS)
-		level_fail(L, PROFILE_OVER_THRESHOLD,
-			   "Measured latency went over the set limit of %llu msec.",
-			   (unsigned long long)o->latency_threshold_ms);
-	if (L->status == PROFILE_UNSTABLE) {
-		struct strbuf sb;
-
-		strbuf_init(&sb, 0);
-		strbuf_addf(&sb, "Failed to obtain stable measurement within %llu measurement windows for %s. Please try to increase the %s.",
-			    (unsigned long long)o->max_trials, what,
-			    o->window_mode == PROFILE_TIME_WINDOWS ?
-			    "--measurement-interval" : "--measurement-request-count");
-		snprintf(L->message, sizeof(L->message), "%s", sb.buf);
-		strbuf_release(&sb);
-	}
-	rc = 0;
-out:
+	rc = level_start(p, &lr, err);
+	for (uint64_t trial = 0; !rc && trial < p->o.max_trials; trial++)
+		rc = measure_window(p, &lr, err);
+	if (rc > 0)
+		rc = 0;
 	if (rc) {
 		L->status = PROFILE_FAILED;
 		snprintf(L->message, sizeof(L->message), "%s",
 			 err ? err->message : "the measurement failed");
+	} else {
+		level_finish(p, &lr);
 	}
 	for (size_t i = 0; i < L->n_windows; i++)
-		window_release(&data[i]);
-	free(data);
-	free(points);
-	free(wcpu_start);
+		window_release(&lr.data[i]);
+	free(lr.data);
+	free(lr.points);
+	free(lr.wcpu_start);
 	return rc;
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "loadgen/loadgen.h"
+#include "loadgen/options.h"
 #include "loadgen/requests.h"
 #include "loadgen/scrape.h"
 #include "loadgen/target.h"
@@ -36,34 +37,14 @@ enum profile_load {
 	PROFILE_LOAD_INTERVALS,         /* --request-intervals FILE (open loop) */
 };
 
-enum profile_window_mode {
-	PROFILE_TIME_WINDOWS = 0,
-	PROFILE_COUNT_WINDOWS,
-};
-
-enum profile_distribution {
-	PROFILE_CONSTANT = 0,
-	PROFILE_POISSON,
-};
-
-/*
- * perf_analyzer's value names, read in one place for `profile`'s flags and
- * analyze's perf_analyzer flags: each writes *out and returns true, or
- * returns false (nothing written) for any other name.
- */
-/** "time_windows" or "count_windows" (--measurement-mode). */
-bool profile_window_mode_parse(const char *name, enum profile_window_mode *out);
-/** "constant" or "poisson" (--request-distribution). */
-bool profile_distribution_parse(const char *name, enum profile_distribution *out);
-/** "binary" (*json false) or "json" (--input/output-tensor-format). */
-bool profile_tensor_format_parse(const char *name, bool *json);
-
 struct profile_level;
 struct profile_window;
 
 /**
  * Everything a run needs; profile_options_init() sets perf_analyzer's
- * defaults. Strings and arrays are borrowed for the profiler's lifetime.
+ * defaults (the option table's, loadgen/options.h). The profiler borrows
+ * strings and arrays for its lifetime; what the table put in o->settings
+ * (shapes, input_data_file) is freed with perf_settings_release().
  */
 struct profile_options {
 	const char *model_name;                 /* -m (required) */
@@ -73,33 +54,20 @@ struct profile_options {
 	enum profile_load load;
 	uint64_t concurrency_start, concurrency_end, concurrency_step; /* 1:1:1; end 0 = no limit */
 	double rate_start, rate_end, rate_step; /* end 0 = no limit */
-	enum profile_distribution distribution; /* constant */
 	const char *request_intervals_file;
-	uint64_t measurement_interval_ms;       /* -p, 5000 */
-	enum profile_window_mode window_mode;   /* time_windows */
-	uint64_t measurement_request_count;     /* 50 */
-	double stability_percentage;            /* -s, 10 */
-	uint64_t max_trials;                    /* -r, 10 */
-	int percentile;                         /* --percentile, 0 = none (average) */
-	uint64_t latency_threshold_ms;          /* -l, 0 = none */
-	const struct input_shape *shapes;       /* --shape */
-	size_t n_shapes;
-	enum input_data_kind input_data;        /* random */
-	const char *input_data_file;
-	size_t string_length;                   /* 128 */
-	uint64_t warmup_request_count;          /* 0 */
-	bool input_json;                        /* --input-tensor-format json */
-	bool output_json;                       /* --output-tensor-format json */
 	bool collect_metrics;                   /* --collect-metrics */
 	const char *metrics_url;                /* NULL = host of -u, port 8002, /metrics */
-	uint64_t metrics_interval_ms;           /* 1000 */
-	unsigned max_threads;                   /* 0 = default (16 closed, 4 open), capped by CPUs */
 	double early_stop_confidence;           /* --early-stop, 0 = off */
-	uint64_t seed;                          /* random data and Poisson schedule */
-	double max_error_percentage;            /* failed requests a window tolerates, 0 = none */
 	long request_timeout_ms;                /* 0 = none */
-	enum loadgen_http_client http_client;   /* --http-client, default auto */
 	long control_timeout_ms;                /* metadata/stats GETs, default 10000 */
+
+	/* The measurement settings (loadgen/options.h): o->percentile or o->settings. */
+	union {
+		struct {
+			PERF_SETTINGS_FIELDS
+		};
+		struct perf_settings settings;
+	};
 
 	/* Progress, called on the profiling thread; may be NULL. */
 	void (*on_level_start)(void *ctx, const struct profile_level *level);
