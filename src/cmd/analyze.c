@@ -159,20 +159,6 @@ struct cli {
 	bool help;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "infertune analyze: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nSee 'infertune analyze --help'.\n");
-	return EXIT_USAGE;
-}
-
 static void build_long_options(struct option *opts)
 {
 	size_t n = 0;
@@ -274,11 +260,11 @@ static int parse_args(int argc, char **argv, struct cli *a)
 			a->help = true;
 			return EXIT_OK;
 		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
+			return cmd_usage_error("analyze", "option '%s' needs a value", argv[optind - 1]);
 		case '?':
 			if (optopt && optopt < 256)
-				return usage_error("unknown option '-%c'", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+				return cmd_usage_error("analyze", "unknown option '-%c'", optopt);
+			return cmd_usage_error("analyze", "unknown option '%s'", argv[optind - 1]);
 		default: {
 			const char *name = opts[c - OPT_LONG].name;
 
@@ -293,7 +279,7 @@ static int parse_args(int argc, char **argv, struct cli *a)
 			return rc;
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cmd_usage_error("analyze", "unexpected argument '%s'", argv[optind]);
 	return EXIT_OK;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "cmd/cmd.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,4 +39,16 @@ int cmd_wants_help(int argc, char **argv)
 			return 1;
 	}
 	return 0;
+}
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "infertune %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'infertune %s --help'.\n", cmd);
+	return EXIT_USAGE;
 }

@@ -41,6 +41,13 @@ void cmd_print_error(const struct it_error *err);
  */
 int cmd_exit_code(int code);
 
+/**
+ * Prints "infertune CMD: message" and "See 'infertune CMD --help'." to
+ * stderr; returns EXIT_USAGE.
+ */
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /** True when argv holds -h or --help before any "--". */
 int cmd_wants_help(int argc, char **argv);
 

@@ -61,20 +61,6 @@ struct cli {
 	bool help;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "infertune profile: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nSee 'infertune profile --help'.\n");
-	return EXIT_USAGE;
-}
-
 /*
  * Called for every flag read: notes which load was given, and reads the
  * flags that are the front end's (-f, -v, --verbose-csv, -h). Stops at -h.
@@ -108,22 +94,22 @@ static bool on_option(void *ctx, const struct profile_option *opt, const char *v
 static int check_args(struct cli *a)
 {
 	if (!a->o.model_name)
-		return usage_error("-m MODEL is required");
+		return cmd_usage_error("profile", "-m MODEL is required");
 	if ((a->concurrency_given + a->rate_given +
 	     (a->o.request_intervals_file != NULL)) > 1)
-		return usage_error("give only one of --concurrency-range, --request-rate-range and --request-intervals");
+		return cmd_usage_error("profile", "give only one of --concurrency-range, --request-rate-range and --request-intervals");
 	if (a->rate_given)
 		a->o.load = PROFILE_LOAD_RATE;
 	else if (a->o.request_intervals_file)
 		a->o.load = PROFILE_LOAD_INTERVALS;
 	if (a->o.distribution == PROFILE_POISSON && a->o.load != PROFILE_LOAD_RATE)
-		return usage_error("--request-distribution applies to --request-rate-range only");
+		return cmd_usage_error("profile", "--request-distribution applies to --request-rate-range only");
 	if (a->o.load == PROFILE_LOAD_CONCURRENCY && a->o.concurrency_end == 0 &&
 	    a->o.latency_threshold_ms == 0)
-		return usage_error("--concurrency-range end 0 sweeps until the latency threshold: set -l/--latency-threshold too");
+		return cmd_usage_error("profile", "--concurrency-range end 0 sweeps until the latency threshold: set -l/--latency-threshold too");
 	if (a->o.load == PROFILE_LOAD_RATE && a->o.rate_end == 0 &&
 	    a->o.latency_threshold_ms == 0)
-		return usage_error("--request-rate-range end 0 sweeps until the latency threshold: set -l/--latency-threshold too");
+		return cmd_usage_error("profile", "--request-rate-range end 0 sweeps until the latency threshold: set -l/--latency-threshold too");
 	return EXIT_OK;
 }
 
@@ -133,7 +119,7 @@ static int parse_args(int argc, char **argv, struct cli *a)
 
 	profile_options_init(&a->o);
 	if (profile_option_parse_argv(argc, argv, &a->o, on_option, a, &err))
-		return usage_error("%s", err.message);
+		return cmd_usage_error("profile", "%s", err.message);
 	if (a->help)
 		return EXIT_OK;
 	return check_args(a);

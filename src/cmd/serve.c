@@ -79,20 +79,6 @@ struct serve_args {
 	const char *port_file;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "infertune serve: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nSee 'infertune serve --help'.\n");
-	return EXIT_USAGE;
-}
-
 static const char *const ignored_flags[] = {
 	"--grpc-port", "--allow-grpc", "--metrics-interval-ms",
 	"--strict-model-config", "--disable-auto-complete-config",
@@ -128,23 +114,23 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		bool ignored;
 
 		if (strncmp(arg, "--", 2))
-			return usage_error("unexpected argument '%s'", arg);
+			return cmd_usage_error("serve", "unexpected argument '%s'", arg);
 		eq = strchr(arg, '=');
 		len = eq ? (size_t)(eq - arg) : strlen(arg);
 		if (len >= sizeof(flag))
-			return usage_error("unknown option '%s'", arg);
+			return cmd_usage_error("serve", "unknown option '%s'", arg);
 		memcpy(flag, arg, len);
 		flag[len] = '\0';
 		ignored = flag_in(flag, ignored_flags,
 				  sizeof(ignored_flags) / sizeof(ignored_flags[0]));
 		if (!ignored && !flag_in(flag, known_flags,
 					 sizeof(known_flags) / sizeof(known_flags[0])))
-			return usage_error("unknown option '%s'", flag);
+			return cmd_usage_error("serve", "unknown option '%s'", flag);
 		if (eq) {
 			value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return usage_error("option '%s' needs a value", flag);
+				return cmd_usage_error("serve", "option '%s' needs a value", flag);
 			value = argv[++i];
 		}
 		if (ignored) {
@@ -161,7 +147,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 			a->opts.http_address = value;
 		} else if (!strcmp(flag, "--http-port") || !strcmp(flag, "--metrics-port")) {
 			if (!parse_u64(value, 65535, &n))
-				return usage_error("%s: '%s' is not a port number (0-65535)",
+				return cmd_usage_error("serve", "%s: '%s' is not a port number (0-65535)",
 						   flag, value);
 			if (!strcmp(flag, "--http-port"))
 				a->opts.http_port = (int)n;
@@ -169,53 +155,53 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				a->opts.metrics_port = (int)n;
 		} else if (!strcmp(flag, "--allow-metrics")) {
 			if (!parse_bool(value, &a->opts.allow_metrics))
-				return usage_error("%s: '%s' is not true or false", flag, value);
+				return cmd_usage_error("serve", "%s: '%s' is not true or false", flag, value);
 		} else if (!strcmp(flag, "--exit-on-error")) {
 			if (!parse_bool(value, &a->exit_on_error))
-				return usage_error("%s: '%s' is not true or false", flag, value);
+				return cmd_usage_error("serve", "%s: '%s' is not true or false", flag, value);
 		} else if (!strcmp(flag, "--model-control-mode")) {
 			if (!strcmp(value, "none"))
 				a->opts.control_mode = MODEL_CONTROL_NONE;
 			else if (!strcmp(value, "explicit"))
 				a->opts.control_mode = MODEL_CONTROL_EXPLICIT;
 			else if (!strcmp(value, "poll"))
-				return usage_error("%s: '%s' is not supported (use none or explicit)",
+				return cmd_usage_error("serve", "%s: '%s' is not supported (use none or explicit)",
 						   flag, value);
 			else
-				return usage_error("%s: '%s' is not none or explicit", flag, value);
+				return cmd_usage_error("serve", "%s: '%s' is not none or explicit", flag, value);
 		} else if (!strcmp(flag, "--http-max-input-size")) {
 			if (!parse_u64(value, SIZE_MAX, &n) || !n)
-				return usage_error("%s: '%s' is not a positive number of bytes",
+				return cmd_usage_error("serve", "%s: '%s' is not a positive number of bytes",
 						   flag, value);
 			a->opts.http_max_input_bytes = (size_t)n;
 		} else if (!strcmp(flag, "--http-thread-count")) {
 			if (!parse_u64(value, 1024, &n) || !n)
-				return usage_error("%s: '%s' is not a thread count (1-1024)",
+				return cmd_usage_error("serve", "%s: '%s' is not a thread count (1-1024)",
 						   flag, value);
 			a->opts.http_thread_count = (unsigned)n;
 		} else if (!strcmp(flag, "--exit-timeout-secs")) {
 			if (!parse_u64(value, 86400, &n))
-				return usage_error("%s: '%s' is not a number of seconds",
+				return cmd_usage_error("serve", "%s: '%s' is not a number of seconds",
 						   flag, value);
 			/* 0 means "do not wait"; the server treats 0 as its default. */
 			a->opts.exit_timeout_s = n ? (unsigned)n : 1;
 		} else if (!strcmp(flag, "--log-verbose")) {
 			if (!parse_u64(value, INT_MAX, &n))
-				return usage_error("%s: '%s' is not a number", flag, value);
+				return cmd_usage_error("serve", "%s: '%s' is not a number", flag, value);
 			a->log_verbose = (int)n;
 		} else if (!strcmp(flag, "--port-file")) {
 			a->port_file = value;
 		} else {
-			return usage_error("unknown option '%s'", flag);
+			return cmd_usage_error("serve", "unknown option '%s'", flag);
 		}
 	}
 	if (!a->n_repos)
-		return usage_error("--model-repository is required");
+		return cmd_usage_error("serve", "--model-repository is required");
 	if (a->n_load && a->opts.control_mode != MODEL_CONTROL_EXPLICIT)
-		return usage_error("--load-model needs --model-control-mode=explicit");
+		return cmd_usage_error("serve", "--load-model needs --model-control-mode=explicit");
 	for (size_t i = 0; i < a->n_load; i++)
 		if (!strcmp(a->load[i], "*") && a->n_load > 1)
-			return usage_error("--load-model=* must be used alone");
+			return cmd_usage_error("serve", "--load-model=* must be used alone");
 	a->opts.repositories = a->repos;
 	a->opts.n_repositories = a->n_repos;
 	a->opts.load_models = a->load;
