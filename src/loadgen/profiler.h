@@ -26,6 +26,7 @@
 #include "loadgen/scrape.h"
 #include "loadgen/target.h"
 #include "stats/early_stop.h"
+#include "stats/interval.h"
 #include "stats/latency.h"
 
 struct it_error;
@@ -146,6 +147,17 @@ struct profile_level {
 	double client_cpu_ns_per_request;
 	double max_worker_busy;
 	bool client_saturated;          /* a worker thread was busy >= 90% of a window */
+	/*
+	 * 95% confidence intervals of the merged figures (stats/interval.h,
+	 * docs/statistics.md); a bound the data cannot give is NAN.
+	 * Throughput and average latency: Student's t over the merged
+	 * windows' values. Percentiles: order statistics of the pooled
+	 * request latencies (distribution-free).
+	 */
+	struct stats_interval infer_per_sec_ci;
+	struct stats_interval avg_latency_ci_ns;
+	struct stats_interval latency_ci_ns[LATENCY_N_STD_PERCENTILES]; /* p50, p90, p95, p99 */
+	struct stats_interval extra_latency_ci_ns;      /* --percentile's, when given */
 	bool has_early_stop;
 	struct early_stop_result early_stop;
 	int early_stop_percentile;
