@@ -27,6 +27,7 @@
 #include "model/config.h"
 #include "model/repository.h"
 #include "model/schema.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -504,6 +505,35 @@ static int check_manual(const struct model_ctx *mc, const struct model_spec *spe
 	return 0;
 }
 
+/*
+ * A database measured before precision mode was analyze's default holds
+ * measurements under the stability rule's key: a resumed run that only
+ * got the new default keeps that rule, so that it reuses them and never
+ * mixes measurements of the two rules (an explicit --precision wins).
+ */
+static int keep_resumed_rule(struct analyzer *a, struct model_ctx *mc,
+			     struct it_error *err)
+{
+	char key[sizeof(mc->profile_key)];
+	bool used_now = false, used_before = false;
+	int rc;
+
+	if (!a->resumed || !(mc->ps.precision_pct > 0) ||
+	    analyze_precision_given(a->o))
+		return 0;
+	rc = store_profile_key_used(a->store, mc->profile_key, &used_now, err);
+	if (rc || used_now)
+		return rc;
+	mc->ps.precision_pct = 0;
+	perf_settings_key(&mc->ps, key, sizeof(key));
+	rc = store_profile_key_used(a->store, key, &used_before, err);
+	if (!rc && used_before)
+		snprintf(mc->profile_key, sizeof(mc->profile_key), "%s", key);
+	else
+		mc->ps.precision_pct = ANALYZE_DEFAULT_PRECISION_PCT;
+	return rc;
+}
+
 static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 			 const struct model_spec *spec, struct it_error *err)
 {
@@ -525,6 +555,9 @@ static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 		return rc;
 	}
 	perf_settings_key(&mc->ps, mc->profile_key, sizeof(mc->profile_key));
+	rc = keep_resumed_rule(a, mc, err);
+	if (rc)
+		return rc;
 	rc = check_shapes(mc, spec, err);
 	if (rc)
 		return rc;

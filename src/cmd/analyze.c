@@ -19,6 +19,7 @@
 #include "analyze/analyzer.h"
 #include "analyze/options.h"
 #include "cmd/cmd.h"
+#include "loadgen/options.h"
 #include "report/report.h"
 #include "store/figures.h"
 #include "util/error.h"
@@ -69,6 +70,12 @@ static const char usage_text[] =
 	"                                      measurement-mode=count_windows,\n"
 	"                                      stability-percentage=10, shape=IN:3,224,224\n"
 	"  --perf-analyzer-max-auto-adjusts N  longer windows when unstable (default 3)\n"
+	"  --precision PCT                     measure each level until the 95%% intervals of\n"
+	"                                      throughput and latency are within +-PCT%%\n"
+	"                                      (default 5; perf_analyzer's stability rule when\n"
+	"                                      stability-percentage, max-trials or\n"
+	"                                      measurement-request-count is given)\n"
+	"  --min-windows N                     precision mode: windows at least (default 3)\n"
 	"  --duration-seconds S                idle-server metrics first (default 3)\n"
 	"\n"
 	"Ranking:\n"
@@ -152,6 +159,7 @@ static const char *const value_flags[] = {
 
 #define N_BOOL (sizeof(bool_flags) / sizeof(bool_flags[0]))
 #define N_VALUE (sizeof(value_flags) / sizeof(value_flags[0]))
+#define N_OWN_MAX 8     /* the option table's PROFILE_DOOR_ANALYZE_OWN rows, at most */
 
 struct cli {
 	struct analyze_options o;
@@ -191,6 +199,16 @@ static void build_long_options(struct option *opts)
 		opts[n].val = OPT_LONG + (int)n;
 		n++;
 	}
+	/* analyze's own measurement settings come from the option table. */
+	for (const struct profile_option *r = profile_option_table; r->doors; r++) {
+		if (!(r->doors & PROFILE_DOOR_ANALYZE_OWN) || n >= N_BOOL + N_VALUE + N_OWN_MAX)
+			continue;
+		opts[n].name = r->name;
+		opts[n].has_arg = required_argument;
+		opts[n].flag = NULL;
+		opts[n].val = OPT_LONG + (int)n;
+		n++;
+	}
 	opts[n++] = (struct option){ "quiet", no_argument, NULL, OPT_QUIET };
 	opts[n++] = (struct option){ "verbose", no_argument, NULL, OPT_VERBOSE };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -214,7 +232,11 @@ static int apply(struct cli *a, const char *flag, const char *value)
 
 	snake(flag, key, sizeof(key));
 	if (analyze_options_set(&a->o, key, value, &err)) {
-		fprintf(stderr, "infertune analyze: --%s: %s\n", flag, err.message);
+		/* The option table's messages name the flag already. */
+		if (!strncmp(err.message, "--", 2))
+			fprintf(stderr, "infertune analyze: %s\n", err.message);
+		else
+			fprintf(stderr, "infertune analyze: --%s: %s\n", flag, err.message);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -222,7 +244,7 @@ static int apply(struct cli *a, const char *flag, const char *value)
 
 static int parse_args(int argc, char **argv, struct cli *a)
 {
-	struct option opts[N_BOOL + N_VALUE + 4];
+	struct option opts[N_BOOL + N_VALUE + N_OWN_MAX + 4];
 	const char *config_file = NULL;
 	int c, rc;
 

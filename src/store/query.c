@@ -287,3 +287,25 @@ out:
 	*n = count;
 	return 0;
 }
+
+int store_profile_key_used(struct store *s, const char *profile_key, bool *used,
+			   struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*used = false;
+	rc = store_prepare(s, "SELECT 1 FROM measurements WHERE profile_key = ? LIMIT 1",
+			   &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, profile_key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*used = true;
+	else if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading measurements");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

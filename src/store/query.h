@@ -122,4 +122,12 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 			 struct store_ranked **out, size_t *n,
 			 struct it_error *err);
 
+/**
+ * Whether any measurement was taken with this profile_key (analyze's
+ * resume keeps the rule a database was measured under). Errors only on a
+ * failing read.
+ */
+int store_profile_key_used(struct store *s, const char *profile_key, bool *used,
+			   struct it_error *err);
+
 #endif
