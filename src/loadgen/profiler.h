@@ -3,8 +3,10 @@
  * defaults: read the model's metadata, build the requests, then for each
  * load level (a concurrency or a request rate) measure windows (time or
  * count) until the last three agree within the stability percentage on
- * throughput and latency, at most --max-trials windows, and merge the stable
- * windows: throughput, exact latency percentiles, client send/receive, the
+ * throughput and latency, at most --max-trials windows (or, with
+ * --precision, until the 95% intervals are narrow enough), and merge the
+ * windows: throughput, exact latency percentiles with their intervals,
+ * client send/receive, the
  * server's queue/compute breakdown from statistics deltas, Prometheus
  * metrics, the client's own CPU use, and (--early-stop) LoadGen's
  * conservative percentile estimate. A library API: it never prints; the
