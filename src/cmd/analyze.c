@@ -471,11 +471,12 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 		printf("  %.1f infer/s, p99 latency %.2f ms at %s, batch %lld\n",
 		       figures_get(&r->best, FIG_THROUGHPUT, 0),
 		       figures_get(&r->best, FIG_LATENCY_P99, 0), load, (long long)r->best_batch);
-		if (r->has_default && !strcmp(r->best_label, "default"))
-			printf("  The default configuration is the best one found.\n");
-		else if (r->has_default && r->has_gain)
-			printf("  %.1f%% better than the default configuration (%.1f infer/s, p99 %.2f ms) under the objectives\n",
-			       r->gain_pct, figures_get(&r->default_best, FIG_THROUGHPUT, 0),
+		/* The tier sentence: who ties, why this one, the gain over the default with its interval. */
+		if (r->recommendation[0])
+			printf("  %s\n", r->recommendation);
+		if (r->has_default && strcmp(r->best_label, "default") && r->has_gain)
+			printf("  The default configuration: %.1f infer/s, p99 %.2f ms.\n",
+			       figures_get(&r->default_best, FIG_THROUGHPUT, 0),
 			       figures_get(&r->default_best, FIG_LATENCY_P99, 0));
 		printf("  In %zu measurement%s across %zu configuration%s (%zu failed).\n",
 		       r->n_measurements, r->n_measurements == 1 ? "" : "s", r->n_variants,

@@ -81,6 +81,16 @@ void report_summary_sentence(const struct report_model *m, struct strbuf *sb)
 {
 	const struct report_config *best = report_model_best(m), *def = report_model_default(m);
 
+	/* analyze's tier sentence leads: who ties with the best, and why this one. */
+	if (m->recommendation && best) {
+		strbuf_addf(sb, "%s In %zu measurements across %zu configurations, %s", m->recommendation,
+			    m->n_measurements, m->n_configs, m->objectives_text);
+		if (strcmp(m->constraints_text, "none"))
+			strbuf_addf(sb, ", under the constraints %s%s", m->constraints_text,
+				    best->passes ? "" : " (which no configuration meets)");
+		strbuf_adds(sb, ".");
+		return;
+	}
 	strbuf_addf(sb, "In %zu measurements across %zu configurations, ", m->n_measurements,
 		    m->n_configs);
 	if (!best) {

@@ -48,6 +48,10 @@ struct report_config {
 	bool passes;                    /* its best level meets the constraints */
 	bool has_gain;
 	double gain_pct;                /* weighted gain over the default, % */
+	bool has_gain_ci;
+	double gain_lo_pct, gain_hi_pct; /* its 95% interval */
+	bool in_top_tier;               /* equal to the best within measurement noise */
+	char *borderline;               /* constraint tags whose interval straddles the limit; NULL none */
 };
 
 /** One model. */
@@ -64,6 +68,7 @@ struct report_model {
 	char *constraints_text;         /* "p99 latency <= 40 ms" or "none" */
 	char *best_config_path;         /* <export>/best/<model>/config.pbtxt; NULL if absent */
 	bool ranking_from_db;           /* else ranked by the report */
+	char *recommendation;           /* analyze's tier sentence; NULL when not recorded */
 };
 
 /** A whole results.db. */

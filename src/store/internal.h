@@ -30,6 +30,10 @@ int store_db_error(struct store *s, struct it_error *err, const char *what);
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
 		  struct it_error *err);
 
+/** *has: whether `table` has a column named `column`. */
+int store_table_has_column(struct store *s, const char *table, const char *column,
+			   bool *has, struct it_error *err);
+
 /** Column i as a string the caller frees, NULL for SQL NULL. */
 char *store_column_strdup(sqlite3_stmt *st, int i);
 

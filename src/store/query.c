@@ -5,6 +5,7 @@
  */
 #include "store/query.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,6 +246,23 @@ out:
 	return rc;
 }
 
+/* The tier columns of a ranking row from column `first` on (NULL: absent). */
+static void read_rank_tier(sqlite3_stmt *st, int first, struct store_rank *r)
+{
+	const unsigned char *t;
+
+	r->has_gain_ci = sqlite3_column_type(st, first) != SQLITE_NULL &&
+			 sqlite3_column_type(st, first + 1) != SQLITE_NULL;
+	r->gain_lo_pct = sqlite3_column_double(st, first);
+	r->gain_hi_pct = sqlite3_column_double(st, first + 1);
+	r->in_top_tier = sqlite3_column_int(st, first + 2) != 0;
+	r->measured_rank = sqlite3_column_int64(st, first + 3);
+	t = sqlite3_column_text(st, first + 4);
+	snprintf(r->borderline, sizeof(r->borderline), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(st, first + 5);
+	snprintf(r->recommendation, sizeof(r->recommendation), "%s", t ? (const char *)t : "");
+}
+
 int store_ranking_latest(struct store *s, int64_t model_id,
 			 struct store_ranked **out, size_t *n,
 			 struct it_error *err)
@@ -252,11 +270,22 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 	sqlite3_stmt *st = NULL;
 	struct store_ranked *rs = NULL;
 	size_t count = 0, alloc = 0;
+	bool tier = false;
 	int rc, step;
 
-	rc = store_prepare(s, "SELECT rank, variant_id, best_measurement_id, "
-			   "satisfies_constraints, gain_vs_default_pct FROM rankings "
+	/* A file written before the tier columns (read-only: never migrated) reads them as NULL. */
+	rc = store_table_has_column(s, "rankings", "in_top_tier", &tier, err);
+	if (rc)
+		goto out;
+	rc = store_prepare(s, tier ?
+			   "SELECT rank, variant_id, best_measurement_id, "
+			   "satisfies_constraints, gain_vs_default_pct, gain_lo_pct, gain_hi_pct, "
+			   "in_top_tier, measured_rank, borderline, recommendation FROM rankings "
 			   "WHERE model_id = ?1 AND run_id = "
+			   "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank" :
+			   "SELECT rank, variant_id, best_measurement_id, "
+			   "satisfies_constraints, gain_vs_default_pct, NULL, NULL, 0, NULL, NULL, "
+			   "NULL FROM rankings WHERE model_id = ?1 AND run_id = "
 			   "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank",
 			   &st, err);
 	if (rc)
@@ -274,6 +303,7 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 		r->satisfies_constraints = sqlite3_column_int(st, 3) != 0;
 		r->has_gain = sqlite3_column_type(st, 4) != SQLITE_NULL;
 		r->gain_vs_default_pct = sqlite3_column_double(st, 4);
+		read_rank_tier(st, 5, r);
 	}
 	if (step != SQLITE_DONE)
 		rc = store_db_error(s, err, "reading the ranking");

@@ -211,6 +211,74 @@ static void add_figure_columns(struct strbuf *sb)
 		strbuf_addf(sb, "  %s REAL,\n", figure_table[i].column);
 }
 
+/*
+ * The rankings columns of the top tier and the cost order (issue #12;
+ * docs/results-db.md). create_schema() writes them; migrate_rankings()
+ * adds them to a file of the same schema version written before them.
+ */
+static const struct {
+	const char *name, *decl;
+} rankings_tier_columns[] = {
+	{ "gain_lo_pct", "REAL" },
+	{ "gain_hi_pct", "REAL" },
+	{ "in_top_tier", "INTEGER NOT NULL DEFAULT 0" },
+	{ "measured_rank", "INTEGER" },
+	{ "borderline", "TEXT" },
+	{ "recommendation", "TEXT" },
+};
+
+static void add_rankings_tier_columns(struct strbuf *sb)
+{
+	for (size_t i = 0; i < sizeof(rankings_tier_columns) / sizeof(rankings_tier_columns[0]); i++)
+		strbuf_addf(sb, "  %s %s,\n", rankings_tier_columns[i].name,
+			    rankings_tier_columns[i].decl);
+}
+
+int store_table_has_column(struct store *s, const char *table, const char *column,
+			   bool *has, struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strbuf sql;
+	int rc, step;
+
+	*has = false;
+	strbuf_init(&sql, 0);
+	strbuf_addf(&sql, "SELECT name FROM pragma_table_info('%s')", table);
+	rc = store_prepare(s, sql.buf, &st, err);
+	strbuf_release(&sql);
+	if (rc)
+		return rc;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		*has = *has || !strcmp((const char *)sqlite3_column_text(st, 0), column);
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading a table's columns");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ALTER TABLE rankings ADD COLUMN for each tier column a file lacks. */
+static int migrate_rankings(struct store *s, struct it_error *err)
+{
+	struct strbuf sql;
+	int rc = 0;
+
+	strbuf_init(&sql, 0);
+	for (size_t i = 0; i < sizeof(rankings_tier_columns) / sizeof(rankings_tier_columns[0]) &&
+	     !rc; i++) {
+		bool has = false;
+
+		rc = store_table_has_column(s, "rankings", rankings_tier_columns[i].name, &has, err);
+		if (rc || has)
+			continue;
+		strbuf_setlen(&sql, 0);
+		strbuf_addf(&sql, "ALTER TABLE rankings ADD COLUMN %s %s",
+			    rankings_tier_columns[i].name, rankings_tier_columns[i].decl);
+		rc = exec_sql(s, sql.buf, err);
+	}
+	strbuf_release(&sql);
+	return rc;
+}
+
 static int create_schema(struct store *s, struct it_error *err)
 {
 	struct strbuf sql;
@@ -345,7 +413,9 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  variant_id INTEGER NOT NULL REFERENCES variants(id),\n"
 		"  best_measurement_id INTEGER REFERENCES measurements(id),\n"
 		"  satisfies_constraints INTEGER NOT NULL,\n"
-		"  gain_vs_default_pct REAL,\n"
+		"  gain_vs_default_pct REAL,\n");
+	add_rankings_tier_columns(&sql);
+	strbuf_adds(&sql,
 		"  PRIMARY KEY (run_id, model_id, rank)\n"
 		");\n"
 		"CREATE TABLE events (\n"
@@ -455,6 +525,10 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 				  "%s: results database schema version %d; this infertune reads version %d",
 				  path, version, STORE_SCHEMA_VERSION);
 		goto out;
+	} else {
+		rc = migrate_rankings(s, err);
+		if (rc)
+			goto out;
 	}
 	figure_lists(s);
 	*out = s;
@@ -1330,6 +1404,20 @@ int store_server_only_latest(struct store *s, struct store_server_only *out,
 	return rc;
 }
 
+/* The tier columns of a ranking row, from parameter `first` on (6 of them). */
+static void bind_rank_tier(sqlite3_stmt *st, int first, const struct store_rank *r)
+{
+	bind_opt_double(st, first, r->has_gain_ci, r->gain_lo_pct);
+	bind_opt_double(st, first + 1, r->has_gain_ci, r->gain_hi_pct);
+	sqlite3_bind_int(st, first + 2, r->in_top_tier);
+	if (r->measured_rank)
+		sqlite3_bind_int64(st, first + 3, r->measured_rank);
+	else
+		sqlite3_bind_null(st, first + 3);
+	bind_text(st, first + 4, r->borderline[0] ? r->borderline : NULL);
+	bind_text(st, first + 5, r->recommendation[0] ? r->recommendation : NULL);
+}
+
 int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 		      const struct store_rank *ranks, size_t n,
 		      struct it_error *err)
@@ -1352,8 +1440,9 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = store_prepare(s, "INSERT INTO rankings (run_id, model_id, rank, variant_id, "
-			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
-			   "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
+			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct, "
+			   "gain_lo_pct, gain_hi_pct, in_top_tier, measured_rank, borderline, "
+			   "recommendation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -1368,6 +1457,7 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_int(st, 6, ranks[i].satisfies_constraints);
 		bind_opt_double(st, 7, ranks[i].has_gain, ranks[i].gain_vs_default_pct);
+		bind_rank_tier(st, 8, &ranks[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = store_db_error(s, err, "adding a ranking");
 			goto fail;

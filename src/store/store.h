@@ -177,6 +177,12 @@ struct store_rank {
 	bool satisfies_constraints;
 	bool has_gain;
 	double gain_vs_default_pct;     /* Model Analyzer's weighted percentage gain */
+	bool has_gain_ci;
+	double gain_lo_pct, gain_hi_pct; /* its 95% interval (analyze/tier.h) */
+	bool in_top_tier;               /* equal to the best within measurement noise */
+	int64_t measured_rank;          /* rank before the cost order; 0 unknown (older file) */
+	char borderline[256];           /* constraint tags whose interval straddles the limit */
+	char recommendation[1024];      /* the first row only: the sentence; "" otherwise */
 };
 
 /**

@@ -97,8 +97,16 @@ def check_model(c, export, model):
                            JOIN models m ON m.id = r.model_id WHERE m.name = ? AND r.rank = 1
                            ORDER BY r.run_id DESC LIMIT 1""", model)[0][0]
     n_meas = sum(1 for ls in levels.values() for l in ls if l["status"] in ("ok", "over_threshold"))
-    c.check(f"In {n_meas} measurements across {len(levels)} configurations, {best} is" in html,
-            f"{model}: summary sentence names {best}")
+    # The summary leads with analyze's tier sentence (rankings.recommendation), then the counts.
+    rec = rc.query(db, """SELECT r.recommendation FROM rankings r JOIN models m
+                          ON m.id = r.model_id WHERE m.name = ? AND r.rank = 1
+                          ORDER BY r.run_id DESC LIMIT 1""", model)[0][0]
+    sentence = re.search(r'<p class="summary" id="sentence">(.*?)</p>', html)
+    c.check(bool(sentence) and rec and best in rec and
+            sentence.group(1).startswith(htmllib.escape(rec, quote=False)) and
+            f"In {n_meas} measurements across {len(levels)} configurations, " in sentence.group(1),
+            f"{model}: summary sentence leads with the recommendation of {best}",
+            sentence.group(1) if sentence else html[:300])
     c.check(f"Recommended configuration: {best}" in html, f"{model}: recommendation")
     c.check(f"best/{model}/config.pbtxt" in html, f"{model}: where the config.pbtxt is")
     wrong = []
