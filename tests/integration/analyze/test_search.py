@@ -109,7 +109,10 @@ def run(c, infertune, scratch):
                         latency_p99_ms, window_count, merged_count FROM measurements
                         WHERE status = 'ok' LIMIT 1""")[0]
     c.check(all(x is not None for x in r[:4]), "queue, compute, RSS and p99 are stored", r)
-    c.check(r[5] == 3 and r[4] >= 3, "stability data: 3 merged windows", r)
+    # analyze's default is the precision rule (docs/statistics.md): at least
+    # the floor of 3 merged windows, after one warm-up window.
+    c.check(r[5] >= 3 and r[4] >= r[5] + 1, "window data: >= 3 merged windows after a warm-up",
+            r)
     c.check(query(brute, "SELECT gpu_power_w FROM measurements LIMIT 1")[0][0] is None,
             "GPU power is NULL when not measured")
 
