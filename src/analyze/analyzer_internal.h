@@ -17,6 +17,7 @@
 #include "analyze/analyzer.h"
 #include "analyze/objective.h"
 #include "analyze/options.h"
+#include "analyze/pinning.h"
 #include "analyze/search.h"
 #include "model/config.h"
 #include "util/error.h"
@@ -60,6 +61,8 @@ struct analyzer {
 	char *log_path;
 	char *port_file;
 	struct store *store;
+	struct cpuset allowed_cpus;     /* what this process could use at start */
+	struct cpu_pinning pinning;     /* server and load generator CPUs */
 	bool resumed;
 	int64_t run_id;
 	struct repository *repo;

@@ -15,6 +15,7 @@
 #include "analyze/objective.h"
 #include "loadgen/options.h"
 #include "loadgen/range.h"
+#include "util/cpuset.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -96,6 +97,8 @@ void analyze_options_release(struct analyze_options *o)
 	free_constraints(o->constraints, o->n_constraints);
 	free(o->url);
 	free(o->metrics_url);
+	free(o->server_cpus);
+	free(o->client_cpus);
 	free_strings(o->perf_flags, o->n_perf_flags);
 	free_strings(o->own_settings, o->n_own_settings);
 	free(o->filename_model_inference);
@@ -447,6 +450,15 @@ int analyze_options_set(struct analyze_options *o, const char *key,
 		set_string(&o->url, value);
 	} else if (!strcmp(key, "metrics_url") || !strcmp(key, "triton_metrics_url")) {
 		set_string(&o->metrics_url, value);
+	} else if (!strcmp(key, "server_cpus") || !strcmp(key, "client_cpus")) {
+		struct cpuset set;
+
+		if (strcmp(value, "auto") && strcmp(value, "none") &&
+		    cpuset_parse(value, &set, err)) {
+			it_error_prefix(err, "%s (auto, none or a CPU list)", key);
+			return IT_ERR_INVALID;
+		}
+		set_string(key[0] == 's' ? &o->server_cpus : &o->client_cpus, value);
 	} else if (!strcmp(key, "num_configs_per_model")) {
 		if (!parse_u64(value, 1000, &u))
 			return it_error_set(err, IT_ERR_INVALID,
@@ -842,6 +854,8 @@ json_t *analyze_options_to_json(const struct analyze_options *o)
 						     "remote" : "embedded"));
 	json_object_set_new(j, "url", str_or_null(o->url));
 	json_object_set_new(j, "metrics_url", str_or_null(o->metrics_url));
+	json_object_set_new(j, "server_cpus", json_string(o->server_cpus ? o->server_cpus : "auto"));
+	json_object_set_new(j, "client_cpus", json_string(o->client_cpus ? o->client_cpus : "auto"));
 	json_object_set_new(j, "early_exit_enable", json_boolean(o->early_exit_enable));
 	json_object_set_new(j, "num_configs_per_model",
 			    json_integer((json_int_t)o->num_configs_per_model));

@@ -123,6 +123,8 @@ struct analyze_options {
 	enum analyze_server_mode server_mode;
 	char *url;                      /* remote: HOST:PORT */
 	char *metrics_url;              /* remote: the Prometheus page; NULL: port 8002 of --url */
+	char *server_cpus;              /* --server-cpus: "auto" (NULL), "none" or a CPU list */
+	char *client_cpus;              /* --client-cpus: likewise, for the load generator */
 	bool resume;
 	bool early_exit_enable;
 	size_t num_configs_per_model;

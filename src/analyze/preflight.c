@@ -83,6 +83,8 @@ int analyzer_server_start(struct analyzer *a, struct it_error *err)
 	po.port_file = a->port_file;
 	po.start_timeout_s = 60;
 	po.stop_timeout_s = 10;
+	/* Pinned, or back to every CPU when only the analysis is pinned. */
+	po.cpus = a->pinning.server_pinned ? &a->pinning.server : &a->allowed_cpus;
 	rc = server_proc_start(&po, &a->proc, err);
 	if (rc)
 		return rc;
@@ -207,11 +209,36 @@ static int connect_remote(struct analyzer *a, struct it_error *err)
 	return 0;
 }
 
+/*
+ * Resolves the CPU sets and pins this process (the load generator's
+ * threads and the sampler are created after this, so they inherit it).
+ */
+static int pin_cpus(struct analyzer *a, struct it_error *err)
+{
+	int rc = cpuset_get_allowed(&a->allowed_cpus, err);
+
+	if (!rc)
+		rc = pinning_resolve(a->o, &a->allowed_cpus, &a->pinning, err);
+	if (rc)
+		return rc;
+	if (a->pinning.client_pinned) {
+		rc = cpuset_apply_self(&a->pinning.client);
+		if (rc)
+			return it_error_set(err, IT_ERR_IO, "cannot pin the load generator: %s",
+					    strerror(-rc));
+	}
+	analyzer_emit(a, AEV_LOG, 0, "CPU pinning: %s", a->pinning.description);
+	return 0;
+}
+
 int preflight_server(struct analyzer *a, struct it_error *err)
 {
 	struct strbuf page;
 	int rc;
 
+	rc = pin_cpus(a, err);
+	if (rc)
+		return rc;
 	if (a->o->server_mode == ANALYZE_SERVER_EMBEDDED) {
 		find_gpus(a);
 		rc = analyzer_server_start(a, err);
@@ -618,6 +645,9 @@ int preflight_record_machine(struct analyzer *a, struct it_error *err)
 	if (rc)
 		goto out;
 	rc = store_meta_set(a->store, "machine_memory", memory.buf, err);
+	if (rc)
+		goto out;
+	rc = store_meta_set(a->store, "cpu_pinning", a->pinning.description, err);
 out:
 	strbuf_release(&cpu);
 	strbuf_release(&memory);

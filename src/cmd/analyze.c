@@ -90,6 +90,10 @@ static const char usage_text[] =
 	"                                      Triton or infertune serve in explicit mode\n"
 	"  --url HOST:PORT                     the remote server's HTTP endpoint\n"
 	"  --metrics-url URL                   its metrics page (default port 8002)\n"
+	"  --server-cpus auto|none|LIST        CPUs of the embedded server (auto: all but\n"
+	"                                      the client's when there are 4 or more CPUs)\n"
+	"  --client-cpus auto|none|LIST        CPUs of the load generator (auto: the last\n"
+	"                                      quarter, at least one, with 4 or more CPUs)\n"
 	"\n"
 	"Output:\n"
 	"  --skip-summary-reports              no HTML/PDF report (infertune report) at the end\n"
@@ -152,7 +156,7 @@ static const char *const value_flags[] = {
 	"run-config-search-max-model-batch-size", "concurrency", "request-rate",
 	"batch-sizes", "objectives", "latency-budget", "min-throughput", "server",
 	"triton-launch-mode", "url", "triton-http-endpoint", "metrics-url",
-	"triton-metrics-url", "num-configs-per-model", "duration-seconds",
+	"triton-metrics-url", "server-cpus", "client-cpus", "num-configs-per-model", "duration-seconds",
 	"perf-analyzer-max-auto-adjusts", "perf-analyzer-flag", "filename-model-inference",
 	"filename-model-gpu", "filename-server-only",
 };
