@@ -40,6 +40,16 @@ enum measurement_status {
 	MEAS_OVER_THRESHOLD,    /* stable, but over the latency threshold */
 };
 
+/**
+ * Which part of an analysis took a measurement: the sweep of a search
+ * point, or the interleaved re-measurement of the top tier's leaders
+ * (windows alternating between variants all loaded at once).
+ */
+enum measurement_phase {
+	PHASE_SWEEP = 0,
+	PHASE_INTERLEAVED,
+};
+
 /** "ok", "unstable", "failed", "over_threshold". */
 const char *measurement_status_name(enum measurement_status s);
 
@@ -110,6 +120,11 @@ struct store_measurement {
 	uint64_t window_requests;       /* configured requests per window (count mode) */
 	double stability_pct;
 	bool client_saturated;
+	enum measurement_phase phase;
+	bool precision_known;           /* measured under the precision rule */
+	bool precision_met;             /* ... and the interval reached --precision */
+	bool stopped_early;             /* racing ended the level: it could not win */
+	double client_cpu_share;        /* load generator CPU / online CPUs, NAN unknown */
 	double started_at;              /* Unix time, s */
 	double finished_at;
 	struct store_window *windows;
