@@ -440,29 +440,26 @@ static void recommend(const struct vdata *vd, size_t n, const struct rank_entry 
 	free(names);
 }
 
-/* Model Analyzer's ranking, then the top tier in cost order; *why says what decided rank 1. */
+/*
+ * Model Analyzer's ranking, then the top tier in cost order, each variant
+ * ranked by its interleaved re-measurement when it has one
+ * (tier_rank_choice()); *why says what decided rank 1.
+ */
 static size_t rank_with_tier(const struct objective_set *o, const struct vdata *vd, size_t n,
 			     unsigned gpu_count, struct rank_entry *rk, enum tier_reason *why,
 			     bool *gpu)
 {
-	struct rank_input *in = xcalloc(n ? n : 1, sizeof(*in));
-	struct tier_cost *cost = xcalloc(n ? n : 1, sizeof(*cost));
+	struct tier_variant *tv = xcalloc(n ? n : 1, sizeof(*tv));
 	size_t n_tier;
 
 	for (size_t i = 0; i < n; i++) {
-		in[i].variant_id = vd[i].v.id;
-		in[i].ms = vd[i].ms;
-		in[i].n = vd[i].n;
+		tv[i].variant_id = vd[i].v.id;
+		tv[i].ms = vd[i].ms;
+		tv[i].n = vd[i].n;
+		tv[i].config_pbtxt = vd[i].v.config_pbtxt;
 	}
-	objective_rank(o, in, n, rk);
-	for (size_t i = 0; i < n; i++)
-		tier_cost_of(vd[rk[i].input].v.config_pbtxt,
-			     rk[i].best >= 0 ? &vd[rk[i].input].ms[rk[i].best] : NULL, gpu_count,
-			     &cost[rk[i].input]);
-	n_tier = tier_apply(o, in, n, cost, rk, why);
-	*gpu = n && cost[rk[0].input].gpu;
-	free(in);
-	free(cost);
+	n_tier = tier_rank(o, tv, n, true, gpu_count, rk, why, gpu);
+	free(tv);
 	return n_tier;
 }
 

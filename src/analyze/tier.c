@@ -269,6 +269,61 @@ size_t tier_apply(const struct objective_set *o, const struct rank_input *in, si
 	return n_tier;
 }
 
+size_t tier_rank_choice(const struct store_measurement *ms, size_t n, bool use_interleaved,
+			size_t *idx)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; use_interleaved && i < n; i++)
+		if (ms[i].phase == PHASE_INTERLEAVED && measurement_valid(&ms[i])) {
+			idx[0] = i;
+			return 1;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (ms[i].phase == PHASE_SWEEP)
+			idx[k++] = i;
+	return k;
+}
+
+size_t tier_rank(const struct objective_set *o, const struct tier_variant *tv, size_t n,
+		 bool use_interleaved, unsigned gpu_count, struct rank_entry *rk,
+		 enum tier_reason *why, bool *gpu)
+{
+	struct rank_input *in = xcalloc(n ? n : 1, sizeof(*in));
+	struct tier_cost *cost = xcalloc(n ? n : 1, sizeof(*cost));
+	size_t **idx = xcalloc(n ? n : 1, sizeof(*idx)), n_tier;
+
+	/* Shallow copies of the chosen measurements: rank_input wants an array. */
+	for (size_t i = 0; i < n; i++) {
+		struct store_measurement *copy = xcalloc(tv[i].n ? tv[i].n : 1, sizeof(*copy));
+
+		idx[i] = xcalloc(tv[i].n ? tv[i].n : 1, sizeof(**idx));
+		in[i].variant_id = tv[i].variant_id;
+		in[i].n = tier_rank_choice(tv[i].ms, tv[i].n, use_interleaved, idx[i]);
+		for (size_t k = 0; k < in[i].n; k++)
+			copy[k] = tv[i].ms[idx[i][k]];
+		in[i].ms = copy;
+	}
+	objective_rank(o, in, n, rk);
+	for (size_t i = 0; i < n; i++)
+		tier_cost_of(tv[rk[i].input].config_pbtxt,
+			     rk[i].best >= 0 ? &in[rk[i].input].ms[rk[i].best] : NULL, gpu_count,
+			     &cost[rk[i].input]);
+	n_tier = tier_apply(o, in, n, cost, rk, why);
+	*gpu = n && cost[rk[0].input].gpu;
+	for (size_t i = 0; i < n; i++)
+		if (rk[i].best >= 0)
+			rk[i].best = (long)idx[rk[i].input][rk[i].best];
+	for (size_t i = 0; i < n; i++) {
+		free((void *)in[i].ms);
+		free(idx[i]);
+	}
+	free(idx);
+	free(in);
+	free(cost);
+	return n_tier;
+}
+
 /* ---- the gain over the default ---- */
 
 /* Figure f's gain interval, % of base (sign-corrected); false when none. */

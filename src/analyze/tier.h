@@ -88,6 +88,36 @@ size_t tier_apply(const struct objective_set *o, const struct rank_input *in, si
 		  const struct tier_cost *cost, struct rank_entry *rk,
 		  enum tier_reason *why);
 
+/**
+ * The measurements variant ms[0..n) is ranked by (docs/statistics.md,
+ * "Interleaved re-measurement"): with use_interleaved, its valid
+ * interleaved re-measurement when it has one; otherwise, or without one,
+ * every measurement of its sweep (phase PHASE_SWEEP). Writes their
+ * indexes in ms to idx[] (room for n) and returns how many. The one place
+ * that makes this choice.
+ */
+size_t tier_rank_choice(const struct store_measurement *ms, size_t n, bool use_interleaved,
+			size_t *idx);
+
+/** A configuration to rank: its measurements and its config.pbtxt (borrowed). */
+struct tier_variant {
+	int64_t variant_id;
+	const struct store_measurement *ms;
+	size_t n;
+	const char *config_pbtxt;
+};
+
+/**
+ * Model Analyzer's ranking of tv[0..n) on the measurements
+ * tier_rank_choice() picks, then the top tier in cost order (tier_apply):
+ * rk[0..n) best first, rk[i].best an index into tv[rk[i].input].ms.
+ * *why gets the reason for rk[0], *gpu whether rk[0] is a KIND_GPU
+ * configuration. Returns the tier's size.
+ */
+size_t tier_rank(const struct objective_set *o, const struct tier_variant *tv, size_t n,
+		 bool use_interleaved, unsigned gpu_count, struct rank_entry *rk,
+		 enum tier_reason *why, bool *gpu);
+
 /** The weighted gain of a measurement over the default, with its interval. */
 struct tier_gain {
 	bool has;               /* an objective figure measured in both */
