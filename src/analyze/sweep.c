@@ -7,10 +7,12 @@
  */
 #include "analyze/sweep.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analyze/analyzer_internal.h"
 #include "analyze/objective.h"
@@ -268,6 +270,47 @@ static void fill_level(struct analyzer *a, struct store_measurement *m,
 		figures_set(&m->fig, FIG_CPU_USED_RAM, m->fig.v[FIG_HOST_USED_RAM]);
 }
 
+/* A 95% interval in ns as one in ms (NAN stays NAN: an unknown bound). */
+static void set_interval_ns(struct figures *fs, enum figure f, struct stats_interval ci)
+{
+	figures_set_interval(fs, f, ci.lo / 1e6, ci.hi / 1e6);
+}
+
+/*
+ * What says how far a level can be trusted (docs/results-db.md): the 95%
+ * intervals of the merged figures, the precision rule's verdict, racing's
+ * early stop, and the load generator's share of the machine (a client that
+ * takes a good part of the CPUs competes with the model it measures).
+ */
+static void fill_trust(struct store_measurement *m, const struct profile_level *L,
+		       const struct perf_settings *ps)
+{
+	static const enum figure pct_fig[LATENCY_N_STD_PERCENTILES] = {
+		FIG_LATENCY_P50, FIG_LATENCY_P90, FIG_LATENCY_P95, FIG_LATENCY_P99,
+	};
+	static const int pct[LATENCY_N_STD_PERCENTILES] = { 50, 90, 95, 99 };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	m->phase = PHASE_SWEEP;
+	m->precision_known = ps->precision_pct > 0;
+	m->precision_met = m->precision_known && L->precision_met;
+	m->stopped_early = L->stopped_early;
+	m->client_cpu_share = NAN;
+	if (!figures_has(&m->fig, FIG_THROUGHPUT))
+		return;
+	if (cpus > 0 && L->client_cpu_cores >= 0)
+		m->client_cpu_share = L->client_cpu_cores / (double)cpus;
+	figures_set_interval(&m->fig, FIG_THROUGHPUT, L->infer_per_sec_ci.lo,
+			     L->infer_per_sec_ci.hi);
+	set_interval_ns(&m->fig, FIG_LATENCY_AVG, L->avg_latency_ci_ns);
+	for (int i = 0; i < LATENCY_N_STD_PERCENTILES; i++) {
+		set_interval_ns(&m->fig, pct_fig[i], L->latency_ci_ns[i]);
+		/* --percentile's own interval, where the table has its figure. */
+		if (ps->percentile == pct[i])
+			set_interval_ns(&m->fig, pct_fig[i], L->extra_latency_ci_ns);
+	}
+}
+
 enum level_result {
 	LEVEL_STORED = 0,       /* measured (any status) and stored */
 	LEVEL_INTERRUPTED,      /* interrupted: not stored */
@@ -339,8 +382,10 @@ static enum level_result level_profile(struct analyzer *a, struct profile_option
 	for (size_t i = 0; L && i < L->n_windows; i++)
 		a->summary.windows_s += (double)L->windows[i].duration_ns / 1e9;
 	result = level_classify(a, L, rc, &perr, m, crash, crash_size);
-	if (L && result != LEVEL_INTERRUPTED)
+	if (L && result != LEVEL_INTERRUPTED) {
 		fill_level(a, m, L, &lc, batch);
+		fill_trust(m, L, &po->settings);
+	}
 	free(lc.ends);
 	profile_results_free(res);
 	profiler_free(p);
