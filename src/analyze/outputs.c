@@ -164,6 +164,31 @@ out:
 	return rc;
 }
 
+/* "Throughput (infer/sec)" -> "Throughput 95% CI Low (infer/sec)". */
+static void interval_header(struct strbuf *sb, const char *header, const char *bound)
+{
+	const char *unit = strrchr(header, '(');
+	struct strbuf h;
+
+	strbuf_init(&h, 0);
+	if (unit && unit > header)
+		strbuf_addf(&h, "%.*s 95%% CI %s %s", (int)(unit - header - 1), header, bound, unit);
+	else
+		strbuf_addf(&h, "%s 95%% CI %s", header, bound);
+	csv_field(sb, h.buf, false);
+	strbuf_release(&h);
+}
+
+/* Columns of a figure in measurements.csv: its value, then its interval when it has one. */
+static int rich_figure_columns(void)
+{
+	int n = 0;
+
+	for (int f = 0; f < FIG_COUNT; f++)
+		n += figure_has_interval((enum figure)f) ? 3 : 1;
+	return n;
+}
+
 static void rich_header(struct strbuf *sb)
 {
 	static const char *const pre[] = {
@@ -175,16 +200,55 @@ static void rich_header(struct strbuf *sb)
 	static const char *const post[] = {
 		"Request Count", "Failed Count", "Windows", "Merged Windows", "Window Mode",
 		"Window (ms)", "Window Requests", "Stability (%)", "Client Saturated",
+		"Phase", "Precision Met", "Stopped Early", "Client CPU Share (%)",
 		"Started At", "Duration (s)", "Message",
 	};
 
 	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
 		csv_field(sb, pre[i], i == 0);
-	for (int f = 0; f < FIG_COUNT; f++)
+	for (int f = 0; f < FIG_COUNT; f++) {
 		csv_field(sb, figure_table[f].header, false);
+		if (figure_has_interval((enum figure)f)) {
+			interval_header(sb, figure_table[f].header, "Low");
+			interval_header(sb, figure_table[f].header, "High");
+		}
+	}
 	for (size_t i = 0; i < sizeof(post) / sizeof(post[0]); i++)
 		csv_field(sb, post[i], false);
 	strbuf_addch(sb, '\n');
+}
+
+/* A number, or an empty field when it is not finite (unknown). */
+static void csv_general_or_empty(struct strbuf *sb, double v, int digits)
+{
+	if (isfinite(v))
+		csv_general(sb, v, digits);
+	else
+		csv_field(sb, "", false);
+}
+
+/* The figures, each followed by its interval bounds when it has one (empty: unknown). */
+static void rich_figures(struct strbuf *sb, const struct figures *fs)
+{
+	for (int f = 0; f < FIG_COUNT; f++) {
+		double lo, hi;
+
+		csv_general_or_empty(sb, figures_get(fs, (enum figure)f, NAN), 9);
+		if (!figure_has_interval((enum figure)f))
+			continue;
+		figures_interval(fs, (enum figure)f, &lo, &hi);
+		csv_general_or_empty(sb, lo, 9);
+		csv_general_or_empty(sb, hi, 9);
+	}
+}
+
+/* Phase, Precision Met, Stopped Early, Client CPU Share (%). */
+static void rich_trust(struct strbuf *sb, const struct store_measurement *m)
+{
+	csv_field(sb, measurement_phase_name(m->phase), false);
+	csv_field(sb, m->precision_known ? (m->precision_met ? "Yes" : "No") : "", false);
+	csv_field(sb, m->stopped_early ? "Yes" : "No", false);
+	csv_general_or_empty(sb, m->client_cpu_share * 100, 6);
 }
 
 static void rich_row(struct strbuf *sb, const char *model, const struct vdata *vd,
@@ -206,7 +270,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	snprintf(buf, sizeof(buf), "%zu", rank);
 	csv_field(sb, buf, false);
 	if (!m) {
-		for (int i = 0; i < 5 + FIG_COUNT + 12; i++)
+		for (int i = 0; i < 5 + rich_figure_columns() + 16; i++)
 			csv_field(sb, "", false);
 		strbuf_addch(sb, '\n');
 		return;
@@ -219,12 +283,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	csv_field(sb, measurement_status_name(m->status), false);
 	csv_field(sb, measurement_valid(m) ? (objective_passes(obj, &m->fig) ? "Yes" : "No") : "",
 		  false);
-	for (int f = 0; f < FIG_COUNT; f++) {
-		if (figures_has(&m->fig, (enum figure)f))
-			csv_general(sb, m->fig.v[f], 9);
-		else
-			csv_field(sb, "", false);
-	}
+	rich_figures(sb, &m->fig);
 	if (measurement_valid(m)) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)m->request_count);
 		csv_field(sb, buf, false);
@@ -251,6 +310,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	}
 	csv_general(sb, m->stability_pct, 6);
 	csv_field(sb, m->client_saturated ? "Yes" : "No", false);
+	rich_trust(sb, m);
 	store_time_iso(m->started_at, buf, sizeof(buf));
 	csv_field(sb, buf, false);
 	csv_fixed(sb, m->finished_at - m->started_at, 3);

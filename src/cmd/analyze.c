@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,36 @@ static void live_line(struct view *v, const struct analyze_progress *p)
 	v->line_open = true;
 }
 
+/* " [540.1, ?]": an interval's bounds, "?" for one the data could not give. */
+static void fmt_bounds(double lo, double hi, int decimals, char *buf, size_t size)
+{
+	char l[32] = "?", h[32] = "?";
+
+	if (isfinite(lo))
+		snprintf(l, sizeof(l), "%.*f", decimals, lo);
+	if (isfinite(hi))
+		snprintf(h, sizeof(h), "%.*f", decimals, hi);
+	snprintf(buf, size, " [%s, %s]", l, h);
+}
+
+/*
+ * "14.3 infer/s ±0.6" or "556.87 ms [540.1, 571.9]": a throughput or a
+ * latency with its 95% interval where known (a throughput with one bound
+ * shows its bounds); a missing bound prints "?", never a guess.
+ */
+static void fmt_figure(const struct figures *fs, enum figure f, char *buf, size_t size)
+{
+	bool tp = f == FIG_THROUGHPUT;
+	double lo, hi;
+	char ci[80] = "";
+
+	if (figures_interval(fs, f, &lo, &hi) && tp)
+		snprintf(ci, sizeof(ci), " \xc2\xb1%.1f", (hi - lo) / 2);
+	else if (isfinite(lo) || isfinite(hi))
+		fmt_bounds(lo, hi, tp ? 1 : 2, ci, sizeof(ci));
+	snprintf(buf, size, tp ? "%.1f infer/s%s" : "%.2f ms%s", figures_get(fs, f, 0), ci);
+}
+
 static void on_event(void *ctx, const struct analyze_event *ev)
 {
 	struct view *v = ctx;
@@ -411,7 +442,7 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 		break;
 	case AEV_MEASUREMENT: {
 		const struct store_measurement *m = ev->measurement;
-		char load[48];
+		char load[48], tp[96], p99[128];
 
 		/* On a terminal the live line tells the story; the log lines are for --verbose. */
 		if (v->verbosity < 0 || (v->tty && v->verbosity < 1)) {
@@ -421,12 +452,12 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 		}
 		clear_line(v);
 		load_text(m->load_kind, m->load_value, load, sizeof(load));
+		fmt_figure(&m->fig, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&m->fig, FIG_LATENCY_P99, p99, sizeof(p99));
 		if (m->status == MEAS_OK || m->status == MEAS_OVER_THRESHOLD)
-			fprintf(stderr, "%s %s [%s] batch %lld %s: %.1f infer/s, p99 %.2f ms%s\n",
+			fprintf(stderr, "%s %s [%s] batch %lld %s: %s, p99 %s%s\n",
 				ev->reused ? "reused  " : "measured", p->variant,
-				p->label ? p->label : "", (long long)m->batch_size, load,
-				figures_get(&m->fig, FIG_THROUGHPUT, 0),
-				figures_get(&m->fig, FIG_LATENCY_P99, 0),
+				p->label ? p->label : "", (long long)m->batch_size, load, tp, p99,
 				m->status == MEAS_OVER_THRESHOLD ? " (over the latency threshold)" : "");
 		else
 			fprintf(stderr, "%s %s [%s] batch %lld %s: %s: %s\n",
@@ -462,7 +493,7 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 	printf("\n");
 	for (size_t i = 0; i < s->n_models; i++) {
 		const struct analyze_model_result *r = &s->models[i];
-		char load[48];
+		char load[48], tp[96], p99[128];
 
 		if (!r->has_best) {
 			printf("Model %s: no configuration could be measured (%zu tried, %zu failed)\n",
@@ -472,16 +503,17 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 		load_text(r->best_load_kind, r->best_load, load, sizeof(load));
 		printf("Model %s: best configuration %s (%s)%s\n", r->model, r->best_variant,
 		       r->best_label, r->best_passes ? "" : " -- NO configuration met the constraints");
-		printf("  %.1f infer/s, p99 latency %.2f ms at %s, batch %lld\n",
-		       figures_get(&r->best, FIG_THROUGHPUT, 0),
-		       figures_get(&r->best, FIG_LATENCY_P99, 0), load, (long long)r->best_batch);
+		fmt_figure(&r->best, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&r->best, FIG_LATENCY_P99, p99, sizeof(p99));
+		printf("  %s, p99 latency %s at %s, batch %lld\n", tp, p99, load,
+		       (long long)r->best_batch);
 		/* The tier sentence: who ties, why this one, the gain over the default with its interval. */
 		if (r->recommendation[0])
 			printf("  %s\n", r->recommendation);
+		fmt_figure(&r->default_best, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&r->default_best, FIG_LATENCY_P99, p99, sizeof(p99));
 		if (r->has_default && strcmp(r->best_label, "default") && r->has_gain)
-			printf("  The default configuration: %.1f infer/s, p99 %.2f ms.\n",
-			       figures_get(&r->default_best, FIG_THROUGHPUT, 0),
-			       figures_get(&r->default_best, FIG_LATENCY_P99, 0));
+			printf("  The default configuration: %s, p99 %s.\n", tp, p99);
 		printf("  In %zu measurement%s across %zu configuration%s (%zu failed).\n",
 		       r->n_measurements, r->n_measurements == 1 ? "" : "s", r->n_variants,
 		       r->n_variants == 1 ? "" : "s", r->n_failed);

@@ -183,6 +183,8 @@ static int load_machine(struct store *s, struct report_data *d, const char *gpus
 		rc = store_meta_get(s, "machine_memory", &d->machine_memory, err);
 	if (!rc)
 		rc = store_meta_get(s, "machine_gpus", &d->machine_gpus, err);
+	if (!rc)
+		rc = store_meta_get(s, "cpu_pinning", &d->cpu_pinning, err);
 	if (rc)
 		return rc;
 	d->machine_from_db = d->machine_cpu != NULL;
@@ -255,6 +257,8 @@ static int load_levels(struct store *s, int64_t variant_id, struct report_config
 		l->status = ls[i].status;
 		l->message = ls[i].message;
 		l->fig = ls[i].fig;
+		l->phase = ls[i].phase;
+		l->client_cpu_share = ls[i].client_cpu_share;
 	}
 	free(ls);
 	return 0;
@@ -644,6 +648,7 @@ void report_data_release(struct report_data *d)
 	free(d->server_mode);
 	free(d->machine_cpu);
 	free(d->machine_memory);
+	free(d->cpu_pinning);
 	free(d->machine_gpus);
 	memset(d, 0, sizeof(*d));
 }

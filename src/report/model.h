@@ -27,7 +27,9 @@ struct report_level {
 	double load;                    /* concurrency or requests/s */
 	enum measurement_status status;
 	char *message;                  /* why not ok; NULL when ok */
-	struct figures fig;
+	struct figures fig;             /* with their 95% intervals where known */
+	enum measurement_phase phase;
+	double client_cpu_share;        /* load generator CPU / online CPUs; NAN unknown */
 };
 
 /** One configuration (a variant). */
@@ -83,6 +85,7 @@ struct report_data {
 	size_t n_runs;
 	char *machine_cpu, *machine_memory, *machine_gpus;
 	bool machine_from_db;           /* else described from the machine writing the report */
+	char *cpu_pinning;              /* meta cpu_pinning; NULL when not recorded */
 	struct report_model *models;
 	size_t n_models;
 };

@@ -145,8 +145,13 @@ static void read_level(sqlite3_stmt *st, struct store_level *l)
 	l->load_kind = store_load_kind_parse((const char *)sqlite3_column_text(st, 2));
 	l->load_value = sqlite3_column_double(st, 3);
 	l->status = store_measurement_status_parse((const char *)sqlite3_column_text(st, 4));
+	struct store_measurement m = { 0 };
+
 	l->message = store_column_strdup(st, 5);
 	store_read_figures(st, 6, &l->fig);
+	store_read_meas_v2(st, 6 + FIG_COUNT, &l->fig, &m);
+	l->phase = m.phase;
+	l->client_cpu_share = m.client_cpu_share;
 }
 
 int store_levels_current(struct store *s, int64_t variant_id,
@@ -161,10 +166,11 @@ int store_levels_current(struct store *s, int64_t variant_id,
 
 	strbuf_init(&sql, 0);
 	/* The latest run's measurement settings; ties keep measurement order. */
-	strbuf_addf(&sql, "SELECT id, batch_size, load_kind, load_value, status, message, %s "
+	strbuf_addf(&sql, "SELECT id, batch_size, load_kind, load_value, status, message, %s, %s "
 		    "FROM measurements WHERE variant_id = ? AND profile_key = "
 		    "(SELECT profile_key FROM runs ORDER BY id DESC LIMIT 1) "
-		    "ORDER BY batch_size, load_kind, load_value, id", s->figure_columns);
+		    "ORDER BY batch_size, load_kind, load_value, id", s->figure_columns,
+		    s->meas_v2_columns);
 	rc = store_prepare(s, sql.buf, &st, err);
 	if (rc)
 		goto out;

@@ -74,7 +74,9 @@ struct store_level {
 	double load_value;
 	enum measurement_status status;
 	char *message;                  /* owned; NULL when none */
-	struct figures fig;
+	struct figures fig;             /* with the 95% intervals known */
+	enum measurement_phase phase;   /* PHASE_SWEEP in a file of schema 1 */
+	double client_cpu_share;        /* load generator CPU / online CPUs; NAN unknown */
 };
 
 /**

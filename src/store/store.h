@@ -20,7 +20,10 @@
 struct it_error;
 
 /** The schema this build reads and writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+
+/** The previous schema: store_open() migrates it, store_open_readonly() reads it. */
+#define STORE_SCHEMA_VERSION_V1 1
 
 /** The store (opaque). One per thread; not thread-safe. */
 struct store;
@@ -49,6 +52,9 @@ enum measurement_phase {
 	PHASE_SWEEP = 0,
 	PHASE_INTERLEAVED,
 };
+
+/** "sweep", "interleaved". */
+const char *measurement_phase_name(enum measurement_phase p);
 
 /** "ok", "unstable", "failed", "over_threshold". */
 const char *measurement_status_name(enum measurement_status s);
@@ -294,7 +300,8 @@ int store_variants_of_model(struct store *s, int64_t model_id,
  * Adds a measurement with its windows and GPUs in one transaction,
  * committed before returning; sets m->id. A second measurement with the same
  * (variant, profile key, batch size, load kind, load value) fails with
- * IT_ERR_STATE: measured points are never measured twice.
+ * IT_ERR_STATE: measured points are never measured twice. The phase is part
+ * of that identity (store_measurement_find_phase()).
  */
 int store_measurement_add(struct store *s, struct store_measurement *m,
 			  struct it_error *err);
@@ -311,8 +318,21 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 			   struct it_error *err);
 
 /**
+ * store_measurement_find() in one phase: the phase is part of a
+ * measurement's identity, so an interleaved re-measurement of a level never
+ * replaces, nor is mistaken for, the sweep's. store_measurement_find()
+ * looks in PHASE_SWEEP.
+ */
+int store_measurement_find_phase(struct store *s, enum measurement_phase phase,
+				 int64_t variant_id, const char *profile_key,
+				 int64_t batch_size, enum load_kind kind, double value,
+				 struct store_measurement *out, bool *found,
+				 struct it_error *err);
+
+/**
  * Every measurement of a variant with the given profile key (NULL: any),
- * ordered by batch size, load kind and value; windows and GPUs included.
+ * ordered by batch size, load kind and value, a level's sweep before its
+ * interleaved re-measurement (check m->phase); windows and GPUs included.
  * The caller releases each and frees the array.
  */
 int store_measurements_of_variant(struct store *s, int64_t variant_id,

@@ -120,7 +120,11 @@ def check_model(c, export, model):
             wrong.append(f"{name}: {len(rows)} rows, {len(ls)} in results.db")
             continue
         for row, l in zip(rows, ls):
-            cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            raw = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            # The value, without its 95% interval (checked on its own below).
+            cells = [re.sub(r'<br><span class="ci"[^>]*>.*?</span>', "", x) for x in raw]
+            if l["throughput"] is not None and "\u00b1" not in raw[3]:
+                wrong.append(f"{name} @ {l['load_value']:g}: no \u00b1 beside the throughput")
             want = [f"{l['batch_size']}", f"{l['load_value']:g}"]
             got = cells[:2]
             if l["throughput"] is not None:
