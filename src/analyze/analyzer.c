@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "analyze/analyzer_internal.h"
+#include "analyze/interleave.h"
 #include "analyze/objective.h"
 #include "analyze/options.h"
 #include "analyze/outputs.h"
@@ -275,6 +276,12 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		rc = run_point(a, mc, s, &pt, &stop, err);
 	a->search = NULL;
 	search_free(s);
+	if (mc->race.has && a->race_windows_saved)
+		analyzer_emit(a, AEV_LOG, 1, "model %s: racing saved %zu windows", mc->name,
+			      a->race_windows_saved);
+	a->race_windows_saved = 0;
+	if (!rc && !stop)
+		rc = interleave_model(a, mc, err);
 	return rc;
 }
 

@@ -94,6 +94,12 @@ struct analyze_model_result {
 	struct figures default_best;
 	bool has_gain;
 	double gain_pct;                /* Model Analyzer's weighted gain over the default */
+	bool has_gain_ci;
+	double gain_lo_pct, gain_hi_pct; /* its 95% interval (analyze/tier.h) */
+	bool gain_significant;          /* the interval is above 0 */
+	size_t n_tier;                  /* configurations equal to the best within noise */
+	char borderline[1024];          /* "config_4 (perf_latency_p99)", "" none */
+	char recommendation[2048];      /* the tier sentence (tier_sentence()) */
 	size_t n_variants;              /* configurations tried */
 	size_t n_failed;                /* of which failed */
 	size_t n_measurements;          /* valid measurements the ranking rests on */

@@ -17,14 +17,28 @@
 #include "analyze/analyzer.h"
 #include "analyze/objective.h"
 #include "analyze/options.h"
+#include "analyze/pinning.h"
 #include "analyze/search.h"
 #include "model/config.h"
+#include "store/figures.h"
 #include "util/error.h"
 
 struct repository;
 struct sampler;
 struct server_client;
 struct server_proc;
+
+/*
+ * Racing (docs/statistics.md, "Racing"): the best level measured so far of
+ * a model, over all its configurations and levels, among those that meet
+ * the constraints; never a level that racing stopped. Updated by
+ * sweep.c after every measurement stored or reused.
+ */
+struct race_incumbent {
+	bool has;
+	struct figures fig;             /* its figures and their intervals */
+	char variant[256];              /* for the log */
+};
 
 /* Everything known about one model of the run (filled by preflight_models()). */
 struct model_ctx {
@@ -47,6 +61,7 @@ struct model_ctx {
 	struct u64_list concurrency;    /* borrowed */
 	struct f64_list rates;          /* borrowed */
 	struct u64_list batches;        /* borrowed */
+	struct race_incumbent race;
 };
 
 /* The analyzer's state; every analyze/ driver file reads and writes it. */
@@ -60,6 +75,8 @@ struct analyzer {
 	char *log_path;
 	char *port_file;
 	struct store *store;
+	struct cpuset allowed_cpus;     /* what this process could use at start */
+	struct cpu_pinning pinning;     /* server and load generator CPUs */
 	bool resumed;
 	int64_t run_id;
 	struct repository *repo;
@@ -74,6 +91,8 @@ struct analyzer {
 	char **gpus;
 	size_t n_gpus;
 	bool server_dirty;              /* embedded: a variant was loaded since the start */
+	bool load_alongside;            /* interleaving: variant_load() adds the variant to the
+					   embedded server's models instead of a fresh server */
 	bool remote_loaded;
 	struct analyze_summary summary;
 	struct analyze_progress prog;
@@ -82,6 +101,7 @@ struct analyzer {
 	size_t fresh_n;
 	size_t levels_done;             /* levels (fresh or reused) of finished points */
 	size_t points_done;
+	size_t race_windows_saved;      /* windows racing did not measure */
 	int lock_fd;                    /* flock on <export>/.analyze.lock */
 	const struct search *search;    /* the search in progress (for the estimate) */
 	bool fatal;                     /* the server cannot be reached any more */

@@ -233,6 +233,8 @@ void objective_rank(const struct objective_set *o, const struct rank_input *in,
 		e.input = i;
 		e.best = best_of(o, in[i].ms, in[i].n);
 		e.passes = e.best >= 0 && objective_passes(o, &in[i].ms[e.best].fig);
+		e.in_tier = false;
+		e.measured_rank = 0;
 		/* Insertion sort: stable, and deterministic for a non-transitive score. */
 		j = i;
 		while (j > 0 && entry_before(o, in, &out[j - 1], &e)) {
@@ -241,6 +243,8 @@ void objective_rank(const struct objective_set *o, const struct rank_input *in,
 		}
 		out[j] = e;
 	}
+	for (size_t i = 0; i < n; i++)
+		out[i].measured_rank = i + 1;
 }
 
 static int meas_class(const struct objective_set *o, const struct store_measurement *m)

@@ -111,6 +111,8 @@ struct rank_entry {
 	size_t input;           /* index into the inputs */
 	long best;              /* index into inputs[input].ms of its best measurement; -1 none */
 	bool passes;            /* its best measurement meets the constraints */
+	bool in_tier;           /* in the top tier (analyze/tier.h); false until tier_apply() */
+	size_t measured_rank;   /* 1-based position by objective_rank(), before the cost order */
 };
 
 /**

@@ -15,6 +15,7 @@
 #include "analyze/objective.h"
 #include "loadgen/options.h"
 #include "loadgen/range.h"
+#include "util/cpuset.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -96,7 +97,10 @@ void analyze_options_release(struct analyze_options *o)
 	free_constraints(o->constraints, o->n_constraints);
 	free(o->url);
 	free(o->metrics_url);
+	free(o->server_cpus);
+	free(o->client_cpus);
 	free_strings(o->perf_flags, o->n_perf_flags);
+	free_strings(o->own_settings, o->n_own_settings);
 	free(o->filename_model_inference);
 	free(o->filename_model_gpu);
 	free(o->filename_server_only);
@@ -303,6 +307,43 @@ static int set_i32(const char *key, const char *value, int32_t *dst, bool *user,
 
 /* ---- analyze_options_set -------------------------------------------------- */
 
+/*
+ * The option table's row for analyze's own measurement setting `key`
+ * ("min_windows" -> the row "min-windows"), or NULL when it is none.
+ */
+static const struct profile_option *own_setting_row(const char *key)
+{
+	const struct profile_option *opt;
+	char kebab[64];
+	size_t i;
+
+	for (i = 0; key[i] && i + 1 < sizeof(kebab); i++)
+		kebab[i] = key[i] == '_' ? '-' : key[i];
+	kebab[i] = '\0';
+	opt = profile_option_find(kebab);
+	return opt && opt->name && (opt->doors & PROFILE_DOOR_ANALYZE_OWN) ? opt : NULL;
+}
+
+/* --precision 5: checked by the table's row, kept as "precision=5". */
+static int set_own_setting(struct analyze_options *o, const struct profile_option *opt,
+			   const char *value, struct it_error *err)
+{
+	struct perf_settings ps;
+	struct strbuf pair;
+	int rc;
+
+	perf_settings_init(&ps);
+	rc = profile_option_set_setting(opt, &ps, value, err);
+	perf_settings_release(&ps);
+	if (rc)
+		return rc;
+	strbuf_init(&pair, 0);
+	strbuf_addf(&pair, "%s=%s", opt->name, value);
+	add_string(&o->own_settings, &o->n_own_settings, pair.buf);
+	strbuf_release(&pair);
+	return 0;
+}
+
 int analyze_options_set(struct analyze_options *o, const char *key,
 			const char *value, struct it_error *err)
 {
@@ -409,6 +450,15 @@ int analyze_options_set(struct analyze_options *o, const char *key,
 		set_string(&o->url, value);
 	} else if (!strcmp(key, "metrics_url") || !strcmp(key, "triton_metrics_url")) {
 		set_string(&o->metrics_url, value);
+	} else if (!strcmp(key, "server_cpus") || !strcmp(key, "client_cpus")) {
+		struct cpuset set;
+
+		if (strcmp(value, "auto") && strcmp(value, "none") &&
+		    cpuset_parse(value, &set, err)) {
+			it_error_prefix(err, "%s (auto, none or a CPU list)", key);
+			return IT_ERR_INVALID;
+		}
+		set_string(key[0] == 's' ? &o->server_cpus : &o->client_cpus, value);
 	} else if (!strcmp(key, "num_configs_per_model")) {
 		if (!parse_u64(value, 1000, &u))
 			return it_error_set(err, IT_ERR_INVALID,
@@ -448,6 +498,8 @@ int analyze_options_set(struct analyze_options *o, const char *key,
 			set_string(&o->filename_server_only, value);
 	} else if (!strcmp(key, "config_file")) {
 		set_string(&o->config_file, value);
+	} else if (own_setting_row(key)) {
+		return set_own_setting(o, own_setting_row(key), value, err);
 	} else {
 		return it_error_set(err, IT_ERR_NOT_FOUND, "unknown option '%s'", key);
 	}
@@ -478,6 +530,14 @@ int analyze_options_check(const struct analyze_options *o, struct it_error *err)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "run_config_search_min_model_batch_size %d is above the maximum %d",
 				    o->min_mbs, o->max_mbs);
+	{
+		struct perf_settings ps;
+		int rc = analyze_perf_settings(o, NULL, &ps, err);
+
+		if (rc)
+			return rc;
+		perf_settings_release(&ps);
+	}
 	for (size_t i = 0; i < o->n_models; i++) {
 		const struct model_spec *m = &o->models[i];
 
@@ -526,6 +586,65 @@ int perf_settings_apply_pair(struct perf_settings *ps, const char *pair,
 	return perf_settings_apply(ps, k, eq + 1, err);
 }
 
+/* Whether "key=value" sets one of perf_analyzer's stability settings. */
+static bool sets_stability(const char *pair)
+{
+	static const char *const rule[] = {
+		"stability-percentage", "max-trials", "measurement-request-count",
+	};
+	const struct profile_option *opt;
+	char key[128];
+	const char *k = pair, *eq = strchr(pair, '=');
+
+	while (*k == '-')
+		k++;
+	if (!eq || eq < k)
+		return false;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - k), k);
+	opt = profile_option_find(key);
+	for (size_t i = 0; opt && i < sizeof(rule) / sizeof(rule[0]); i++) {
+		if (opt == profile_option_find(rule[i]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Precision mode is analyze's default, but a user who set perf_analyzer's
+ * stability settings asked for Model Analyzer's rule; an explicit
+ * --precision wins over both.
+ */
+static int apply_precision(const struct analyze_options *o, const struct model_spec *m,
+			   struct perf_settings *out, struct it_error *err)
+{
+	bool stability = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < o->n_perf_flags; i++)
+		stability = stability || sets_stability(o->perf_flags[i]);
+	for (size_t i = 0; m && i < m->n_perf_flags; i++)
+		stability = stability || sets_stability(m->perf_flags[i]);
+	if (!stability)
+		out->precision_pct = ANALYZE_DEFAULT_PRECISION_PCT;
+	for (size_t i = 0; i < o->n_own_settings && !rc; i++) {
+		const char *pair = o->own_settings[i], *eq = strchr(pair, '=');
+		char key[64];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - pair), pair);
+		rc = profile_option_set_setting(profile_option_find(key), out, eq + 1, err);
+	}
+	return rc ? rc : perf_settings_check(out, err);
+}
+
+bool analyze_precision_given(const struct analyze_options *o)
+{
+	for (size_t i = 0; i < o->n_own_settings; i++) {
+		if (!strncmp(o->own_settings[i], "precision=", 10))
+			return true;
+	}
+	return false;
+}
+
 int analyze_perf_settings(const struct analyze_options *o,
 			  const struct model_spec *m, struct perf_settings *out,
 			  struct it_error *err)
@@ -539,6 +658,8 @@ int analyze_perf_settings(const struct analyze_options *o,
 		rc = perf_settings_apply_pair(out, o->perf_flags[i], err);
 	for (size_t i = 0; m && i < m->n_perf_flags && !rc; i++)
 		rc = perf_settings_apply_pair(out, m->perf_flags[i], err);
+	if (!rc)
+		rc = apply_precision(o, m, out, err);
 	if (rc)
 		perf_settings_release(out);
 	return rc;
@@ -574,6 +695,9 @@ void perf_settings_key(const struct perf_settings *ps, char *buf, size_t size)
 		    ps->distribution == PROFILE_POISSON ? "poisson" : "constant",
 		    ps->max_error_percentage, ps->input_json ? "json" : "binary",
 		    ps->output_json ? "json" : "binary");
+	if (ps->precision_pct > 0)
+		strbuf_addf(&sb, ";precision=%g;min_windows=%llu", ps->precision_pct,
+			    (unsigned long long)ps->min_windows);
 	snprintf(buf, size, "%s", sb.buf);
 	strbuf_release(&sb);
 }
@@ -730,6 +854,8 @@ json_t *analyze_options_to_json(const struct analyze_options *o)
 						     "remote" : "embedded"));
 	json_object_set_new(j, "url", str_or_null(o->url));
 	json_object_set_new(j, "metrics_url", str_or_null(o->metrics_url));
+	json_object_set_new(j, "server_cpus", json_string(o->server_cpus ? o->server_cpus : "auto"));
+	json_object_set_new(j, "client_cpus", json_string(o->client_cpus ? o->client_cpus : "auto"));
 	json_object_set_new(j, "early_exit_enable", json_boolean(o->early_exit_enable));
 	json_object_set_new(j, "num_configs_per_model",
 			    json_integer((json_int_t)o->num_configs_per_model));

@@ -34,6 +34,8 @@ struct objective_set;
 #define ANALYZE_DEFAULT_TOP_N 3
 #define ANALYZE_DEFAULT_SERVER_ONLY_S 3.0
 #define ANALYZE_DEFAULT_MAX_AUTO_ADJUSTS 3
+/* Precision mode unless perf_analyzer's stability settings are given (docs/cli/analyze.md). */
+#define ANALYZE_DEFAULT_PRECISION_PCT 5.0
 
 enum analyze_server_mode {
 	ANALYZE_SERVER_EMBEDDED = 0,    /* infertune serve, a child process */
@@ -121,6 +123,8 @@ struct analyze_options {
 	enum analyze_server_mode server_mode;
 	char *url;                      /* remote: HOST:PORT */
 	char *metrics_url;              /* remote: the Prometheus page; NULL: port 8002 of --url */
+	char *server_cpus;              /* --server-cpus: "auto" (NULL), "none" or a CPU list */
+	char *client_cpus;              /* --client-cpus: likewise, for the load generator */
 	bool resume;
 	bool early_exit_enable;
 	size_t num_configs_per_model;
@@ -128,6 +132,9 @@ struct analyze_options {
 	unsigned max_auto_adjusts;
 	char **perf_flags;              /* global "key=value" */
 	size_t n_perf_flags;
+	char **own_settings;            /* --precision, --min-windows: "precision=5" (the
+					   option table's PROFILE_DOOR_ANALYZE_OWN rows) */
+	size_t n_own_settings;
 	char *filename_model_inference;
 	char *filename_model_gpu;
 	char *filename_server_only;
@@ -195,15 +202,27 @@ int perf_settings_apply_pair(struct perf_settings *ps, const char *pair,
 /**
  * The measurement settings of one model: the defaults (metrics_interval_ms
  * 0: picked from the window unless given), then the global perf flags, then
- * the model's. Caller releases *out with perf_settings_release().
+ * the model's, then precision mode: analyze's default is --precision
+ * ANALYZE_DEFAULT_PRECISION_PCT unless a perf flag sets perf_analyzer's
+ * stability rule (stability-percentage, max-trials or
+ * measurement-request-count: Model Analyzer's behaviour is kept), and
+ * --precision/--min-windows given override. IT_ERR_INVALID when the
+ * --max-trials cap is below the --min-windows floor. Caller releases *out
+ * with perf_settings_release().
  */
 int analyze_perf_settings(const struct analyze_options *o,
 			  const struct model_spec *m, struct perf_settings *out,
 			  struct it_error *err);
 
+/** Whether --precision (or YAML precision) was given. */
+bool analyze_precision_given(const struct analyze_options *o);
+
 /**
  * The key that identifies measurements taken with these settings in
  * results.db: the settings that change the figures, in a fixed order.
+ * Under the stability rule (precision_pct 0) the key is byte for byte the
+ * one of earlier versions (old databases resume); precision mode appends
+ * ";precision=P;min_windows=N", so a resumed run never mixes rules.
  */
 void perf_settings_key(const struct perf_settings *ps, char *buf, size_t size);
 

@@ -15,6 +15,7 @@
 
 #include "analyze/analyzer.h"
 #include "analyze/objective.h"
+#include "analyze/tier.h"
 #include "model/config.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -163,6 +164,31 @@ out:
 	return rc;
 }
 
+/* "Throughput (infer/sec)" -> "Throughput 95% CI Low (infer/sec)". */
+static void interval_header(struct strbuf *sb, const char *header, const char *bound)
+{
+	const char *unit = strrchr(header, '(');
+	struct strbuf h;
+
+	strbuf_init(&h, 0);
+	if (unit && unit > header)
+		strbuf_addf(&h, "%.*s 95%% CI %s %s", (int)(unit - header - 1), header, bound, unit);
+	else
+		strbuf_addf(&h, "%s 95%% CI %s", header, bound);
+	csv_field(sb, h.buf, false);
+	strbuf_release(&h);
+}
+
+/* Columns of a figure in measurements.csv: its value, then its interval when it has one. */
+static int rich_figure_columns(void)
+{
+	int n = 0;
+
+	for (int f = 0; f < FIG_COUNT; f++)
+		n += figure_has_interval((enum figure)f) ? 3 : 1;
+	return n;
+}
+
 static void rich_header(struct strbuf *sb)
 {
 	static const char *const pre[] = {
@@ -174,16 +200,55 @@ static void rich_header(struct strbuf *sb)
 	static const char *const post[] = {
 		"Request Count", "Failed Count", "Windows", "Merged Windows", "Window Mode",
 		"Window (ms)", "Window Requests", "Stability (%)", "Client Saturated",
+		"Phase", "Precision Met", "Stopped Early", "Client CPU Share (%)",
 		"Started At", "Duration (s)", "Message",
 	};
 
 	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
 		csv_field(sb, pre[i], i == 0);
-	for (int f = 0; f < FIG_COUNT; f++)
+	for (int f = 0; f < FIG_COUNT; f++) {
 		csv_field(sb, figure_table[f].header, false);
+		if (figure_has_interval((enum figure)f)) {
+			interval_header(sb, figure_table[f].header, "Low");
+			interval_header(sb, figure_table[f].header, "High");
+		}
+	}
 	for (size_t i = 0; i < sizeof(post) / sizeof(post[0]); i++)
 		csv_field(sb, post[i], false);
 	strbuf_addch(sb, '\n');
+}
+
+/* A number, or an empty field when it is not finite (unknown). */
+static void csv_general_or_empty(struct strbuf *sb, double v, int digits)
+{
+	if (isfinite(v))
+		csv_general(sb, v, digits);
+	else
+		csv_field(sb, "", false);
+}
+
+/* The figures, each followed by its interval bounds when it has one (empty: unknown). */
+static void rich_figures(struct strbuf *sb, const struct figures *fs)
+{
+	for (int f = 0; f < FIG_COUNT; f++) {
+		double lo, hi;
+
+		csv_general_or_empty(sb, figures_get(fs, (enum figure)f, NAN), 9);
+		if (!figure_has_interval((enum figure)f))
+			continue;
+		figures_interval(fs, (enum figure)f, &lo, &hi);
+		csv_general_or_empty(sb, lo, 9);
+		csv_general_or_empty(sb, hi, 9);
+	}
+}
+
+/* Phase, Precision Met, Stopped Early, Client CPU Share (%). */
+static void rich_trust(struct strbuf *sb, const struct store_measurement *m)
+{
+	csv_field(sb, measurement_phase_name(m->phase), false);
+	csv_field(sb, m->precision_known ? (m->precision_met ? "Yes" : "No") : "", false);
+	csv_field(sb, m->stopped_early ? "Yes" : "No", false);
+	csv_general_or_empty(sb, m->client_cpu_share * 100, 6);
 }
 
 static void rich_row(struct strbuf *sb, const char *model, const struct vdata *vd,
@@ -205,7 +270,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	snprintf(buf, sizeof(buf), "%zu", rank);
 	csv_field(sb, buf, false);
 	if (!m) {
-		for (int i = 0; i < 5 + FIG_COUNT + 12; i++)
+		for (int i = 0; i < 5 + rich_figure_columns() + 16; i++)
 			csv_field(sb, "", false);
 		strbuf_addch(sb, '\n');
 		return;
@@ -218,12 +283,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	csv_field(sb, measurement_status_name(m->status), false);
 	csv_field(sb, measurement_valid(m) ? (objective_passes(obj, &m->fig) ? "Yes" : "No") : "",
 		  false);
-	for (int f = 0; f < FIG_COUNT; f++) {
-		if (figures_has(&m->fig, (enum figure)f))
-			csv_general(sb, m->fig.v[f], 9);
-		else
-			csv_field(sb, "", false);
-	}
+	rich_figures(sb, &m->fig);
 	if (measurement_valid(m)) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)m->request_count);
 		csv_field(sb, buf, false);
@@ -250,6 +310,7 @@ static void rich_row(struct strbuf *sb, const char *model, const struct vdata *v
 	}
 	csv_general(sb, m->stability_pct, 6);
 	csv_field(sb, m->client_saturated ? "Yes" : "No", false);
+	rich_trust(sb, m);
 	store_time_iso(m->started_at, buf, sizeof(buf));
 	csv_field(sb, buf, false);
 	csv_fixed(sb, m->finished_at - m->started_at, 3);
@@ -349,43 +410,155 @@ static int model_load(const struct outputs_config *oc, const struct outputs_mode
 	return 0;
 }
 
+/* The default's best measurement in the ranking, or NULL. */
+static const struct store_measurement *default_best(const struct vdata *vd, size_t n,
+						     const struct rank_entry *rk)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vd[rk[i].input].v.is_default && rk[i].best >= 0)
+			return &vd[rk[i].input].ms[rk[i].best];
+	return NULL;
+}
+
+/* One ranked row as recorded: tier, borderline constraints, gain over the default with its interval. */
+static void rank_row(const struct objective_set *o, const struct vdata *v,
+		     const struct rank_entry *e, const struct store_measurement *def,
+		     struct store_rank *row, bool *significant)
+{
+	const struct store_measurement *m = e->best >= 0 ? &v->ms[e->best] : NULL;
+	struct tier_gain g;
+
+	memset(row, 0, sizeof(*row));
+	*significant = false;
+	row->variant_id = v->v.id;
+	row->best_measurement_id = m ? m->id : 0;
+	row->satisfies_constraints = e->passes;
+	row->in_top_tier = e->in_tier;
+	row->measured_rank = (int64_t)e->measured_rank;
+	if (!m)
+		return;
+	tier_borderline(o, m, row->borderline, sizeof(row->borderline));
+	if (!def)
+		return;
+	tier_gain(o, def, m, !tier_worse(o, m, def) && !tier_worse(o, def, m), &g);
+	row->has_gain = g.has;
+	row->gain_vs_default_pct = g.pct;
+	row->has_gain_ci = g.has_ci;
+	row->gain_lo_pct = g.lo_pct;
+	row->gain_hi_pct = g.hi_pct;
+	*significant = g.significant;
+}
+
+/* "config_4 (perf_latency_p99), config_5 (perf_throughput)" of the rows with borderline constraints. */
+static void borderline_list(const struct vdata *vd, const struct rank_entry *rk,
+			    const struct store_rank *ranks, size_t n, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		if (ranks[i].borderline[0])
+			used += (size_t)snprintf(buf + used, size - used, "%s%s (%s)",
+						 used ? ", " : "", vd[rk[i].input].v.name,
+						 ranks[i].borderline);
+}
+
+/* The recommendation of a ranking with its tier of n_tier first: into *r and ranks[0]. */
+static void recommend(const struct vdata *vd, size_t n, const struct rank_entry *rk,
+		      size_t n_tier, enum tier_reason why, bool gpu, struct store_rank *ranks,
+		      struct analyze_model_result *r)
+{
+	const char **names = xcalloc(n_tier + 1, sizeof(*names));
+	struct tier_summary ts;
+	struct strbuf sb;
+
+	memset(&ts, 0, sizeof(ts));
+	for (size_t i = 0; i < n; i++)
+		ts.n_ranked += rk[i].best >= 0;
+	for (size_t i = 0; i < n_tier; i++)
+		names[i] = vd[rk[i].input].v.name;
+	borderline_list(vd, rk, ranks, n, r->borderline, sizeof(r->borderline));
+	ts.names = names;
+	ts.n_tier = n_tier;
+	ts.passes = n && rk[0].passes;
+	ts.recommended_is_default = n && vd[rk[0].input].v.is_default;
+	ts.has_default = r->has_default;
+	ts.reason = why;
+	ts.gpu = gpu;
+	ts.gain.has = ranks[0].has_gain;
+	ts.gain.pct = ranks[0].gain_vs_default_pct;
+	ts.gain.has_ci = ranks[0].has_gain_ci;
+	ts.gain.lo_pct = ranks[0].gain_lo_pct;
+	ts.gain.hi_pct = ranks[0].gain_hi_pct;
+	ts.gain.significant = r->gain_significant;
+	ts.borderline = r->borderline;
+	strbuf_init(&sb, 0);
+	tier_sentence(&ts, &sb);
+	snprintf(r->recommendation, sizeof(r->recommendation), "%s", sb.buf);
+	snprintf(ranks[0].recommendation, sizeof(ranks[0].recommendation), "%s", sb.buf);
+	strbuf_release(&sb);
+	free(names);
+}
+
 /*
- * Ranks the variants into rk[0..n) (best first), fills *r and records the
- * ranking, with each variant's gain over the default, for the run.
+ * Model Analyzer's ranking, then the top tier in cost order, each variant
+ * ranked by its interleaved re-measurement when it has one
+ * (tier_rank_choice()); *why says what decided rank 1.
+ */
+static size_t rank_with_tier(const struct objective_set *o, const struct vdata *vd, size_t n,
+			     unsigned gpu_count, struct rank_entry *rk, enum tier_reason *why,
+			     bool *gpu)
+{
+	struct tier_variant *tv = xcalloc(n ? n : 1, sizeof(*tv));
+	size_t n_tier;
+
+	for (size_t i = 0; i < n; i++) {
+		tv[i].variant_id = vd[i].v.id;
+		tv[i].ms = vd[i].ms;
+		tv[i].n = vd[i].n;
+		tv[i].config_pbtxt = vd[i].v.config_pbtxt;
+	}
+	n_tier = tier_rank(o, tv, n, true, gpu_count, rk, why, gpu);
+	free(tv);
+	return n_tier;
+}
+
+/*
+ * Ranks the variants into rk[0..n) (the recommended one first), fills *r
+ * and records the ranking, with each variant's gain over the default, its
+ * tier membership and borderline constraints, and the recommendation.
  */
 static int model_rank(const struct outputs_config *oc, const struct outputs_model *om,
-		      const struct vdata *vd, size_t n, struct rank_entry *rk,
-		      struct analyze_model_result *r, struct it_error *err)
+		      const struct vdata *vd, size_t n, unsigned gpu_count,
+		      struct rank_entry *rk, struct analyze_model_result *r,
+		      struct it_error *err)
 {
-	struct rank_input *in = xcalloc(n ? n : 1, sizeof(*in));
 	struct store_rank *ranks = xcalloc(n ? n : 1, sizeof(*ranks));
+	const struct store_measurement *def;
+	enum tier_reason why = TIER_ALONE;
+	bool gpu = false;
+	size_t n_tier;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		in[i].variant_id = vd[i].v.id;
-		in[i].ms = vd[i].ms;
-		in[i].n = vd[i].n;
-	}
-	objective_rank(om->objectives, in, n, rk);
+	n_tier = rank_with_tier(om->objectives, vd, n, gpu_count, rk, &why, &gpu);
 	fill_result(r, om->name, vd, n, rk, om->objectives);
+	r->n_tier = n_tier;
+	def = default_best(vd, n, rk);
 	for (size_t i = 0; i < n; i++) {
-		const struct vdata *v = &vd[rk[i].input];
+		bool significant;
 
-		ranks[i].variant_id = v->v.id;
-		ranks[i].best_measurement_id = rk[i].best >= 0 ? v->ms[rk[i].best].id : 0;
-		ranks[i].satisfies_constraints = rk[i].passes;
-		if (rk[i].best >= 0 && r->has_default) {
-			bool has;
-			double g = objective_gain_pct(om->objectives, &r->default_best,
-						      &v->ms[rk[i].best].fig, &has);
-
-			ranks[i].has_gain = has;
-			ranks[i].gain_vs_default_pct = g;
-		}
+		rank_row(om->objectives, &vd[rk[i].input], &rk[i], def, &ranks[i], &significant);
+		if (i == 0)
+			r->gain_significant = significant;
+	}
+	if (n && r->has_best) {
+		r->has_gain_ci = ranks[0].has_gain_ci;
+		r->gain_lo_pct = ranks[0].gain_lo_pct;
+		r->gain_hi_pct = ranks[0].gain_hi_pct;
+		recommend(vd, n, rk, r->n_tier, why, gpu, ranks, r);
 	}
 	if (oc->run_id)
 		rc = store_ranking_set(oc->store, oc->run_id, om->model_id, ranks, n, err);
-	free(in);
 	free(ranks);
 	return rc;
 }
@@ -492,7 +665,7 @@ static int outputs_model(const struct outputs_config *oc, const struct outputs_m
 	if (rc)
 		return rc;
 	rk = xcalloc(n ? n : 1, sizeof(*rk));
-	rc = model_rank(oc, om, vd, n, rk, r, err);
+	rc = model_rank(oc, om, vd, n, cf->gpu_count, rk, r, err);
 	if (!rc && r->has_best)
 		rc = write_best(oc, om->name, &vd[rk[0].input].v, r->best_config_path,
 				sizeof(r->best_config_path), err);

@@ -27,6 +27,7 @@
 #include "model/config.h"
 #include "model/repository.h"
 #include "model/schema.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -82,6 +83,8 @@ int analyzer_server_start(struct analyzer *a, struct it_error *err)
 	po.port_file = a->port_file;
 	po.start_timeout_s = 60;
 	po.stop_timeout_s = 10;
+	/* Pinned, or back to every CPU when only the analysis is pinned. */
+	po.cpus = a->pinning.server_pinned ? &a->pinning.server : &a->allowed_cpus;
 	rc = server_proc_start(&po, &a->proc, err);
 	if (rc)
 		return rc;
@@ -206,11 +209,36 @@ static int connect_remote(struct analyzer *a, struct it_error *err)
 	return 0;
 }
 
+/*
+ * Resolves the CPU sets and pins this process (the load generator's
+ * threads and the sampler are created after this, so they inherit it).
+ */
+static int pin_cpus(struct analyzer *a, struct it_error *err)
+{
+	int rc = cpuset_get_allowed(&a->allowed_cpus, err);
+
+	if (!rc)
+		rc = pinning_resolve(a->o, &a->allowed_cpus, &a->pinning, err);
+	if (rc)
+		return rc;
+	if (a->pinning.client_pinned) {
+		rc = cpuset_apply_self(&a->pinning.client);
+		if (rc)
+			return it_error_set(err, IT_ERR_IO, "cannot pin the load generator: %s",
+					    strerror(-rc));
+	}
+	analyzer_emit(a, AEV_LOG, 0, "CPU pinning: %s", a->pinning.description);
+	return 0;
+}
+
 int preflight_server(struct analyzer *a, struct it_error *err)
 {
 	struct strbuf page;
 	int rc;
 
+	rc = pin_cpus(a, err);
+	if (rc)
+		return rc;
 	if (a->o->server_mode == ANALYZE_SERVER_EMBEDDED) {
 		find_gpus(a);
 		rc = analyzer_server_start(a, err);
@@ -504,6 +532,35 @@ static int check_manual(const struct model_ctx *mc, const struct model_spec *spe
 	return 0;
 }
 
+/*
+ * A database measured before precision mode was analyze's default holds
+ * measurements under the stability rule's key: a resumed run that only
+ * got the new default keeps that rule, so that it reuses them and never
+ * mixes measurements of the two rules (an explicit --precision wins).
+ */
+static int keep_resumed_rule(struct analyzer *a, struct model_ctx *mc,
+			     struct it_error *err)
+{
+	char key[sizeof(mc->profile_key)];
+	bool used_now = false, used_before = false;
+	int rc;
+
+	if (!a->resumed || !(mc->ps.precision_pct > 0) ||
+	    analyze_precision_given(a->o))
+		return 0;
+	rc = store_profile_key_used(a->store, mc->profile_key, &used_now, err);
+	if (rc || used_now)
+		return rc;
+	mc->ps.precision_pct = 0;
+	perf_settings_key(&mc->ps, key, sizeof(key));
+	rc = store_profile_key_used(a->store, key, &used_before, err);
+	if (!rc && used_before)
+		snprintf(mc->profile_key, sizeof(mc->profile_key), "%s", key);
+	else
+		mc->ps.precision_pct = ANALYZE_DEFAULT_PRECISION_PCT;
+	return rc;
+}
+
 static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 			 const struct model_spec *spec, struct it_error *err)
 {
@@ -525,6 +582,9 @@ static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 		return rc;
 	}
 	perf_settings_key(&mc->ps, mc->profile_key, sizeof(mc->profile_key));
+	rc = keep_resumed_rule(a, mc, err);
+	if (rc)
+		return rc;
 	rc = check_shapes(mc, spec, err);
 	if (rc)
 		return rc;
@@ -585,6 +645,9 @@ int preflight_record_machine(struct analyzer *a, struct it_error *err)
 	if (rc)
 		goto out;
 	rc = store_meta_set(a->store, "machine_memory", memory.buf, err);
+	if (rc)
+		goto out;
+	rc = store_meta_set(a->store, "cpu_pinning", a->pinning.description, err);
 out:
 	strbuf_release(&cpu);
 	strbuf_release(&memory);

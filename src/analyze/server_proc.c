@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/cpuset.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -192,6 +193,9 @@ int server_proc_start(const struct server_proc_options *o,
 		/* The analysis may have died between fork and prctl. */
 		if (getppid() != parent)
 			_exit(127);
+		/* Its own CPUs, not those of the analysis that forked it. */
+		if (o->cpus && cpuset_apply_self(o->cpus))
+			_exit(126);
 		/* Own process group: a terminal Ctrl-C is the analysis' to handle. */
 		setpgid(0, 0);
 		if (devnull >= 0)

@@ -17,6 +17,8 @@
 struct it_error;
 
 /** How to start the child. Strings are borrowed for the call. */
+struct cpuset;
+
 struct server_proc_options {
 	const char *exe;                /* the infertune binary (/proc/self/exe) */
 	const char *model_repository;   /* served in explicit mode, nothing loaded */
@@ -24,6 +26,7 @@ struct server_proc_options {
 	const char *port_file;          /* where the child writes its ports */
 	double start_timeout_s;         /* ready within (default 30) */
 	double stop_timeout_s;          /* SIGTERM, then SIGKILL after (default 10) */
+	const struct cpuset *cpus;      /* the child runs on these CPUs; NULL: inherited */
 };
 
 /** A running child (opaque). */

@@ -7,10 +7,13 @@
  */
 #include "analyze/sweep.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analyze/analyzer_internal.h"
 #include "analyze/objective.h"
@@ -34,6 +37,7 @@
 
 struct level_ctx {
 	struct analyzer *a;
+	const struct model_ctx *mc;
 	uint64_t *ends;                 /* CLOCK_MONOTONIC time each window was seen to end */
 	size_t n_ends, alloc_ends;
 };
@@ -62,6 +66,94 @@ static void on_window(void *ctx, const struct profile_level *L,
 static double ns_ms(uint64_t ns)
 {
 	return (double)ns / 1e6;
+}
+
+/* ---- racing (docs/statistics.md, "Racing") -------------------------------------- */
+
+/*
+ * The figure a model races on: its objective's when there is exactly one
+ * and it has an interval (throughput, average latency, p50/p90/p95/p99);
+ * else -1 (several weighted figures: no racing, as no single interval says
+ * a level cannot win).
+ */
+static int race_figure(const struct objective_set *o)
+{
+	if (o->n_obj != 1 || !figure_has_interval(o->obj[0].fig))
+		return -1;
+	return (int)o->obj[0].fig;
+}
+
+/* The interval of figure f of a level being measured, in the figure's unit. */
+static struct stats_interval level_interval(const struct profile_level *L, enum figure f)
+{
+	struct stats_interval iv;
+
+	if (f == FIG_THROUGHPUT)
+		return L->infer_per_sec_ci;
+	iv = f == FIG_LATENCY_AVG ? L->avg_latency_ci_ns : L->latency_ci_ns[f - FIG_LATENCY_P50];
+	iv.lo /= 1e6;   /* NAN stays NAN */
+	iv.hi /= 1e6;
+	return iv;
+}
+
+/*
+ * The profiler's stop_level_early hook: true when the level cannot win,
+ * its bound on the better side wholly on the worse side of the
+ * incumbent's other bound (throughput: upper < the incumbent's lower;
+ * latency: lower > the incumbent's upper). An unknown bound never stops.
+ */
+static bool race_stop(void *ctx, const struct profile_level *L)
+{
+	const struct level_ctx *lc = ctx;
+	const struct race_incumbent *inc = &lc->mc->race;
+	int f = race_figure(&lc->mc->obj);
+	struct stats_interval iv;
+	double lo, hi;
+
+	if (f < 0 || !inc->has)
+		return false;
+	iv = level_interval(L, (enum figure)f);
+	figures_interval(&inc->fig, (enum figure)f, &lo, &hi);
+	if (figure_table[f].direction > 0)
+		return !isnan(iv.hi) && !isnan(lo) && iv.hi < lo;
+	return !isnan(iv.lo) && !isnan(hi) && iv.lo > hi;
+}
+
+/*
+ * A measurement stored or reused: the new incumbent when it meets the
+ * constraints and beats the current one. A level racing stopped, or an
+ * interleaved re-measurement, never is.
+ */
+static void race_update(struct model_ctx *mc, const struct store_variant *v,
+			const struct store_measurement *m)
+{
+	struct race_incumbent *inc = &mc->race;
+
+	if (!measurement_valid(m) || m->stopped_early || m->phase != PHASE_SWEEP ||
+	    !objective_passes(&mc->obj, &m->fig))
+		return;
+	if (inc->has && !objective_better(&mc->obj, &inc->fig, &m->fig))
+		return;
+	inc->has = true;
+	inc->fig = m->fig;
+	snprintf(inc->variant, sizeof(inc->variant), "%s", v->name);
+}
+
+/* The detail line of a level racing stopped, with the windows it saved. */
+static void race_log(struct analyzer *a, const struct model_ctx *mc,
+		     const struct profile_level *L, uint64_t cap)
+{
+	int f = race_figure(&mc->obj);
+	struct stats_interval iv = level_interval(L, (enum figure)f);
+	size_t saved = cap > L->merged_count ? (size_t)cap - L->merged_count : 0;
+
+	a->race_windows_saved += saved;
+	analyzer_emit(a, AEV_LOG, 1,
+		      "racing: stopped after %zu windows, %zu windows saved: %s [%.4g, %.4g] "
+		      "cannot beat %s's %.4g [%.4g, %.4g]",
+		      L->merged_count, saved, figure_table[f].tag, iv.lo, iv.hi,
+		      mc->race.variant, mc->race.fig.v[f], mc->race.fig.lo[f],
+		      mc->race.fig.hi[f]);
 }
 
 static void fill_server(struct store_measurement *m, const struct remote_stats *s)
@@ -207,6 +299,23 @@ static void fill_client(struct store_measurement *m, const struct profile_level 
 			    req > send + recv ? ns_ms(req - send - recv) : 0);
 	}
 	figures_set(&m->fig, FIG_CLIENT_CPU, L->client_cpu_cores);
+	for (int f = FIG_THROUGHPUT; f <= FIG_LATENCY_P99; f++) {
+		struct stats_interval iv = level_interval(L, (enum figure)f);
+
+		figures_set_interval(&m->fig, (enum figure)f, iv.lo, iv.hi);
+	}
+}
+
+/* What the rule that ended the level says of it, and the client's share of the CPUs. */
+static void fill_rule(struct store_measurement *m, const struct profile_level *L,
+		      double precision_pct)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	m->precision_known = precision_pct > 0;
+	m->precision_met = L->precision_met;
+	m->stopped_early = L->stopped_early;
+	m->client_cpu_share = cpus > 0 ? L->client_cpu_cores / (double)cpus : NAN;
 }
 
 /* Local samples (/proc, RAPL) over the merged windows. */
@@ -252,6 +361,7 @@ static void fill_level(struct analyzer *a, struct store_measurement *m,
 		       int64_t batch)
 {
 	fill_windows(m, L);
+	fill_rule(m, L, lc->mc->ps.precision_pct);
 	if (!level_merged(L) || !L->merged_count)
 		return;
 	fill_client(m, L);
@@ -266,6 +376,20 @@ static void fill_level(struct analyzer *a, struct store_measurement *m,
 		figures_set(&m->fig, FIG_CPU_USED_RAM, m->fig.v[FIG_SERVER_RSS]);
 	else if (figures_has(&m->fig, FIG_HOST_USED_RAM))
 		figures_set(&m->fig, FIG_CPU_USED_RAM, m->fig.v[FIG_HOST_USED_RAM]);
+}
+
+void sweep_fill_measurement(struct analyzer *a, const struct model_ctx *mc,
+			    const struct profile_level *L, const uint64_t *ends,
+			    size_t n_ends, struct store_measurement *m)
+{
+	struct level_ctx lc = { a, mc, (uint64_t *)ends, n_ends, 0 };
+
+	m->finished_at = store_now();
+	m->status = L->status == PROFILE_OK ? MEAS_OK : MEAS_FAILED;
+	if (m->status != MEAS_OK)
+		snprintf(m->message, sizeof(m->message), "%s",
+			 L->message[0] ? L->message : "no valid window");
+	fill_level(a, m, L, &lc, m->batch_size);
 }
 
 enum level_result {
@@ -315,11 +439,11 @@ static enum level_result level_classify(struct analyzer *a, const struct profile
  * Runs the profile library once with options *po (started at monotonic
  * time m0) and fills *m with what it measured.
  */
-static enum level_result level_profile(struct analyzer *a, struct profile_options *po,
-				       double m0, int64_t batch, struct store_measurement *m,
-				       char *crash, size_t crash_size)
+static enum level_result level_profile(struct analyzer *a, const struct model_ctx *mc,
+				       struct profile_options *po, double m0, int64_t batch,
+				       struct store_measurement *m, char *crash, size_t crash_size)
 {
-	struct level_ctx lc = { a, NULL, 0, 0 };
+	struct level_ctx lc = { a, mc, NULL, 0, 0 };
 	struct profiler *p = NULL;
 	struct profile_results *res = NULL;
 	struct it_error perr = { 0 };
@@ -341,6 +465,8 @@ static enum level_result level_profile(struct analyzer *a, struct profile_option
 	result = level_classify(a, L, rc, &perr, m, crash, crash_size);
 	if (L && result != LEVEL_INTERRUPTED)
 		fill_level(a, m, L, &lc, batch);
+	if (L && L->stopped_early)
+		race_log(a, mc, L, po->max_trials);
 	free(lc.ends);
 	profile_results_free(res);
 	profiler_free(p);
@@ -376,6 +502,46 @@ static void measurement_identify(struct analyzer *a, const struct model_ctx *mc,
 	m->load_value = value;
 }
 
+void sweep_profile_options(struct analyzer *a, const struct model_ctx *mc,
+			   const struct store_variant *v, const struct perf_settings *ps,
+			   int64_t batch, enum load_kind kind, double value,
+			   struct profile_options *po)
+{
+	profile_options_init(po);
+	perf_settings_to_profile(ps, po);
+	po->model_name = a->proc ? v->name : mc->name;
+	po->url = a->server_url;
+	po->batch_size = batch;
+	level_load(po, kind, value);
+	po->collect_metrics = a->collect_metrics;
+	po->metrics_url = a->metrics_url;
+	po->metrics_interval_ms = ps->metrics_interval_ms;
+	if (!po->metrics_interval_ms) {
+		uint64_t w = ps->window_mode == PROFILE_TIME_WINDOWS ?
+			     ps->measurement_interval_ms / 4 : 250;
+
+		po->metrics_interval_ms = w < 50 ? 50 : w > 1000 ? 1000 : w;
+	}
+	po->cancel = a->cfg->interrupt;
+}
+
+void sweep_measurement_init(struct analyzer *a, const struct model_ctx *mc,
+			    const struct store_variant *v, const struct perf_settings *ps,
+			    int64_t batch, enum load_kind kind, double value,
+			    struct store_measurement *m)
+{
+	memset(m, 0, sizeof(*m));
+	measurement_identify(a, mc, v, batch, kind, value, m);
+	snprintf(m->window_mode, sizeof(m->window_mode), "%s",
+		 ps->window_mode == PROFILE_COUNT_WINDOWS ? "count_windows" : "time_windows");
+	m->window_ms = ps->window_mode == PROFILE_TIME_WINDOWS ?
+		       (double)ps->measurement_interval_ms : 0;
+	m->window_requests = ps->window_mode == PROFILE_COUNT_WINDOWS ?
+			     ps->measurement_request_count : 0;
+	m->stability_pct = ps->stability_percentage;
+	m->started_at = store_now();
+}
+
 /*
  * Measures one level (with Model Analyzer's automatic window growth when
  * it does not stabilise) into *m. Returns a level_result, or < 0 when
@@ -392,40 +558,17 @@ static int measure_level(struct analyzer *a, const struct model_ctx *mc,
 
 	for (unsigned adjust = 0;; adjust++) {
 		struct profile_options po;
-		double t0 = store_now(), m0 = mono_s();
+		double m0 = mono_s();
 
 		store_measurement_release(m);
-		memset(m, 0, sizeof(*m));
-		profile_options_init(&po);
-		perf_settings_to_profile(&ps, &po);
-		po.model_name = a->proc ? v->name : mc->name;
-		po.url = a->server_url;
-		po.batch_size = batch;
-		level_load(&po, kind, value);
+		sweep_profile_options(a, mc, v, &ps, batch, kind, value, &po);
 		if (first && !ps.warmup_given)
 			po.warmup_request_count = WARMUP_REQUESTS;
-		po.collect_metrics = a->collect_metrics;
-		po.metrics_url = a->metrics_url;
-		po.metrics_interval_ms = ps.metrics_interval_ms;
-		if (!po.metrics_interval_ms) {
-			uint64_t w = ps.window_mode == PROFILE_TIME_WINDOWS ?
-				     ps.measurement_interval_ms / 4 : 250;
-
-			po.metrics_interval_ms = w < 50 ? 50 : w > 1000 ? 1000 : w;
-		}
-		po.cancel = a->cfg->interrupt;
-
-		measurement_identify(a, mc, v, batch, kind, value, m);
-		snprintf(m->window_mode, sizeof(m->window_mode), "%s",
-			 ps.window_mode == PROFILE_COUNT_WINDOWS ? "count_windows" : "time_windows");
-		m->window_ms = ps.window_mode == PROFILE_TIME_WINDOWS ?
-			       (double)ps.measurement_interval_ms : 0;
-		m->window_requests = ps.window_mode == PROFILE_COUNT_WINDOWS ?
-				     ps.measurement_request_count : 0;
-		m->stability_pct = ps.stability_percentage;
-		m->started_at = t0;
-
-		result = level_profile(a, &po, m0, batch, m, crash, crash_size);
+		/* Racing: only under the precision rule, with an incumbent to race. */
+		if (ps.precision_pct > 0 && race_figure(&mc->obj) >= 0 && mc->race.has)
+			po.stop_level_early = race_stop;
+		sweep_measurement_init(a, mc, v, &ps, batch, kind, value, m);
+		result = level_profile(a, mc, &po, m0, batch, m, crash, crash_size);
 		if (result == LEVEL_INTERRUPTED)
 			return result;
 		/* Model Analyzer's auto-adjust: a longer window when it did not stabilise. */
@@ -460,11 +603,17 @@ struct sweep_state {
 	double batch_max;       /* the best of them */
 };
 
-static void outcome_add(const struct model_ctx *mc, struct point_outcome *po,
-			const struct store_measurement *m)
+/*
+ * A stored measurement joins the point's outcome and the model's racing
+ * incumbent. A level racing stopped counts like any other: its figures
+ * are a valid estimate, only less precise (docs/statistics.md, "Racing").
+ */
+static void outcome_add(struct model_ctx *mc, const struct store_variant *v,
+			struct point_outcome *po, const struct store_measurement *m)
 {
 	if (!measurement_valid(m))
 		return;
+	race_update(mc, v, m);
 	po->measured = true;
 	if (figures_get(&m->fig, FIG_THROUGHPUT, 0) > po->max_tp)
 		po->max_tp = figures_get(&m->fig, FIG_THROUGHPUT, 0);
@@ -533,7 +682,7 @@ static bool failed_before(const struct store_variant *v)
 }
 
 /* A variant that could not load, or crashed the server, is not tried again. */
-static void sweep_replay_failed(struct analyzer *a, const struct model_ctx *mc,
+static void sweep_replay_failed(struct analyzer *a, struct model_ctx *mc,
 				const struct store_variant *v, struct point_outcome *po)
 {
 	struct store_measurement *ms = NULL;
@@ -544,7 +693,7 @@ static void sweep_replay_failed(struct analyzer *a, const struct model_ctx *mc,
 	if (store_measurements_of_variant(a->store, v->id, mc->profile_key, &ms, &n, NULL))
 		return;
 	for (size_t i = 0; i < n; i++) {
-		outcome_add(mc, po, &ms[i]);
+		outcome_add(mc, v, po, &ms[i]);
 		store_measurement_release(&ms[i]);
 	}
 	free(ms);
@@ -686,7 +835,7 @@ static int sweep_level(struct analyzer *a, struct model_ctx *mc, struct store_va
 		/* Model Analyzer: a run without a measurement ends the sweep. */
 		stop_batch = true;
 	} else {
-		outcome_add(mc, po, &m);
+		outcome_add(mc, v, po, &m);
 		values_add(&st->tps, &st->n_tps, &st->alloc_tps, m.fig.v[FIG_THROUGHPUT]);
 		if (m.fig.v[FIG_THROUGHPUT] > st->batch_max)
 			st->batch_max = m.fig.v[FIG_THROUGHPUT];

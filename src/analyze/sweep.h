@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/figures.h"
 #include "store/store.h"
@@ -20,6 +21,9 @@ struct model_config;
 struct model_ctx;
 struct search_point;
 struct it_error;
+struct perf_settings;
+struct profile_level;
+struct profile_options;
 
 /** What a point's sweep found, for the search. */
 struct point_outcome {
@@ -41,6 +45,33 @@ struct point_outcome {
 int sweep_point(struct analyzer *a, struct model_ctx *mc, struct store_variant *v,
 		const struct search_point *pt, const struct model_config *cfg,
 		struct point_outcome *po, struct it_error *err);
+
+/**
+ * The profile options of one level of variant v (settings ps, client
+ * batch, one load value): what every measurement of analyze shares; the
+ * caller adds warm-up, racing and callbacks. Borrows v, mc and a's
+ * strings.
+ */
+void sweep_profile_options(struct analyzer *a, const struct model_ctx *mc,
+			   const struct store_variant *v, const struct perf_settings *ps,
+			   int64_t batch, enum load_kind kind, double value,
+			   struct profile_options *po);
+
+/** Zeroes *m and fills what identifies it and its settings (phase PHASE_SWEEP). */
+void sweep_measurement_init(struct analyzer *a, const struct model_ctx *mc,
+			    const struct store_variant *v, const struct perf_settings *ps,
+			    int64_t batch, enum load_kind kind, double value,
+			    struct store_measurement *m);
+
+/**
+ * Fills *m from a merged level L as the sweep does (windows, the rule,
+ * client and server figures, metrics, the local samples of the merged
+ * windows whose end times are ends[0..n_ends)), status MEAS_OK when L is
+ * PROFILE_OK, else MEAS_FAILED with L's message.
+ */
+void sweep_fill_measurement(struct analyzer *a, const struct model_ctx *mc,
+			    const struct profile_level *L, const uint64_t *ends,
+			    size_t n_ends, struct store_measurement *m);
 
 /**
  * Measures the idle server for --duration-seconds (server-only metrics)

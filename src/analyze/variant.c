@@ -361,7 +361,8 @@ static int load_request(struct analyzer *a, const struct model_ctx *mc,
 
 	if (a->proc) {
 		/* A fresh server for every variant: clean memory figures (as Model Analyzer). */
-		if (a->server_dirty || !server_proc_alive(a->proc, NULL, 0)) {
+		if ((a->server_dirty && !a->load_alongside) ||
+		    !server_proc_alive(a->proc, NULL, 0)) {
 			rc = analyzer_server_start(a, err);
 			if (rc)
 				return rc;

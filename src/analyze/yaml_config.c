@@ -70,7 +70,8 @@ static const char *const scalar_keys[] = {
 	"triton_metrics_url", "metrics_url", "early_exit_enable",
 	"num_configs_per_model", "duration_seconds", "perf_analyzer_max_auto_adjusts",
 	"filename_model_inference", "filename_model_gpu", "filename_server_only",
-	"resume", "skip_summary_reports",
+	"resume", "skip_summary_reports", "precision", "min_windows",
+	"server_cpus", "client_cpus",
 };
 
 static bool in_list(const char *s, const char *const *list, size_t n)

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "analyze/analyzer.h"
 #include "analyze/options.h"
 #include "cmd/cmd.h"
+#include "loadgen/options.h"
 #include "report/report.h"
 #include "store/figures.h"
 #include "util/error.h"
@@ -69,6 +71,12 @@ static const char usage_text[] =
 	"                                      measurement-mode=count_windows,\n"
 	"                                      stability-percentage=10, shape=IN:3,224,224\n"
 	"  --perf-analyzer-max-auto-adjusts N  longer windows when unstable (default 3)\n"
+	"  --precision PCT                     measure each level until the 95%% intervals of\n"
+	"                                      throughput and latency are within +-PCT%%\n"
+	"                                      (default 5; perf_analyzer's stability rule when\n"
+	"                                      stability-percentage, max-trials or\n"
+	"                                      measurement-request-count is given)\n"
+	"  --min-windows N                     precision mode: windows at least (default 3)\n"
 	"  --duration-seconds S                idle-server metrics first (default 3)\n"
 	"\n"
 	"Ranking:\n"
@@ -83,6 +91,10 @@ static const char usage_text[] =
 	"                                      Triton or infertune serve in explicit mode\n"
 	"  --url HOST:PORT                     the remote server's HTTP endpoint\n"
 	"  --metrics-url URL                   its metrics page (default port 8002)\n"
+	"  --server-cpus auto|none|LIST        CPUs of the embedded server (auto: all but\n"
+	"                                      the client's when there are 4 or more CPUs)\n"
+	"  --client-cpus auto|none|LIST        CPUs of the load generator (auto: the last\n"
+	"                                      quarter, at least one, with 4 or more CPUs)\n"
 	"\n"
 	"Output:\n"
 	"  --skip-summary-reports              no HTML/PDF report (infertune report) at the end\n"
@@ -145,13 +157,14 @@ static const char *const value_flags[] = {
 	"run-config-search-max-model-batch-size", "concurrency", "request-rate",
 	"batch-sizes", "objectives", "latency-budget", "min-throughput", "server",
 	"triton-launch-mode", "url", "triton-http-endpoint", "metrics-url",
-	"triton-metrics-url", "num-configs-per-model", "duration-seconds",
+	"triton-metrics-url", "server-cpus", "client-cpus", "num-configs-per-model", "duration-seconds",
 	"perf-analyzer-max-auto-adjusts", "perf-analyzer-flag", "filename-model-inference",
 	"filename-model-gpu", "filename-server-only",
 };
 
 #define N_BOOL (sizeof(bool_flags) / sizeof(bool_flags[0]))
 #define N_VALUE (sizeof(value_flags) / sizeof(value_flags[0]))
+#define N_OWN_MAX 8     /* the option table's PROFILE_DOOR_ANALYZE_OWN rows, at most */
 
 struct cli {
 	struct analyze_options o;
@@ -172,6 +185,16 @@ static void build_long_options(struct option *opts)
 	}
 	for (size_t i = 0; i < N_VALUE; i++) {
 		opts[n].name = value_flags[i];
+		opts[n].has_arg = required_argument;
+		opts[n].flag = NULL;
+		opts[n].val = OPT_LONG + (int)n;
+		n++;
+	}
+	/* analyze's own measurement settings come from the option table. */
+	for (const struct profile_option *r = profile_option_table; r->doors; r++) {
+		if (!(r->doors & PROFILE_DOOR_ANALYZE_OWN) || n >= N_BOOL + N_VALUE + N_OWN_MAX)
+			continue;
+		opts[n].name = r->name;
 		opts[n].has_arg = required_argument;
 		opts[n].flag = NULL;
 		opts[n].val = OPT_LONG + (int)n;
@@ -200,7 +223,11 @@ static int apply(struct cli *a, const char *flag, const char *value)
 
 	snake(flag, key, sizeof(key));
 	if (analyze_options_set(&a->o, key, value, &err)) {
-		fprintf(stderr, "infertune analyze: --%s: %s\n", flag, err.message);
+		/* The option table's messages name the flag already. */
+		if (!strncmp(err.message, "--", 2))
+			fprintf(stderr, "infertune analyze: %s\n", err.message);
+		else
+			fprintf(stderr, "infertune analyze: --%s: %s\n", flag, err.message);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -208,7 +235,7 @@ static int apply(struct cli *a, const char *flag, const char *value)
 
 static int parse_args(int argc, char **argv, struct cli *a)
 {
-	struct option opts[N_BOOL + N_VALUE + 4];
+	struct option opts[N_BOOL + N_VALUE + N_OWN_MAX + 4];
 	const char *config_file = NULL;
 	int c, rc;
 
@@ -341,6 +368,36 @@ static void live_line(struct view *v, const struct analyze_progress *p)
 	v->line_open = true;
 }
 
+/* " [540.1, ?]": an interval's bounds, "?" for one the data could not give. */
+static void fmt_bounds(double lo, double hi, int decimals, char *buf, size_t size)
+{
+	char l[32] = "?", h[32] = "?";
+
+	if (isfinite(lo))
+		snprintf(l, sizeof(l), "%.*f", decimals, lo);
+	if (isfinite(hi))
+		snprintf(h, sizeof(h), "%.*f", decimals, hi);
+	snprintf(buf, size, " [%s, %s]", l, h);
+}
+
+/*
+ * "14.3 infer/s ±0.6" or "556.87 ms [540.1, 571.9]": a throughput or a
+ * latency with its 95% interval where known (a throughput with one bound
+ * shows its bounds); a missing bound prints "?", never a guess.
+ */
+static void fmt_figure(const struct figures *fs, enum figure f, char *buf, size_t size)
+{
+	bool tp = f == FIG_THROUGHPUT;
+	double lo, hi;
+	char ci[80] = "";
+
+	if (figures_interval(fs, f, &lo, &hi) && tp)
+		snprintf(ci, sizeof(ci), " \xc2\xb1%.1f", (hi - lo) / 2);
+	else if (isfinite(lo) || isfinite(hi))
+		fmt_bounds(lo, hi, tp ? 1 : 2, ci, sizeof(ci));
+	snprintf(buf, size, tp ? "%.1f infer/s%s" : "%.2f ms%s", figures_get(fs, f, 0), ci);
+}
+
 static void on_event(void *ctx, const struct analyze_event *ev)
 {
 	struct view *v = ctx;
@@ -371,7 +428,7 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 		break;
 	case AEV_MEASUREMENT: {
 		const struct store_measurement *m = ev->measurement;
-		char load[48];
+		char load[48], tp[96], p99[128];
 
 		/* On a terminal the live line tells the story; the log lines are for --verbose. */
 		if (v->verbosity < 0 || (v->tty && v->verbosity < 1)) {
@@ -381,12 +438,12 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 		}
 		clear_line(v);
 		load_text(m->load_kind, m->load_value, load, sizeof(load));
+		fmt_figure(&m->fig, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&m->fig, FIG_LATENCY_P99, p99, sizeof(p99));
 		if (m->status == MEAS_OK || m->status == MEAS_OVER_THRESHOLD)
-			fprintf(stderr, "%s %s [%s] batch %lld %s: %.1f infer/s, p99 %.2f ms%s\n",
+			fprintf(stderr, "%s %s [%s] batch %lld %s: %s, p99 %s%s\n",
 				ev->reused ? "reused  " : "measured", p->variant,
-				p->label ? p->label : "", (long long)m->batch_size, load,
-				figures_get(&m->fig, FIG_THROUGHPUT, 0),
-				figures_get(&m->fig, FIG_LATENCY_P99, 0),
+				p->label ? p->label : "", (long long)m->batch_size, load, tp, p99,
 				m->status == MEAS_OVER_THRESHOLD ? " (over the latency threshold)" : "");
 		else
 			fprintf(stderr, "%s %s [%s] batch %lld %s: %s: %s\n",
@@ -422,7 +479,7 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 	printf("\n");
 	for (size_t i = 0; i < s->n_models; i++) {
 		const struct analyze_model_result *r = &s->models[i];
-		char load[48];
+		char load[48], tp[96], p99[128];
 
 		if (!r->has_best) {
 			printf("Model %s: no configuration could be measured (%zu tried, %zu failed)\n",
@@ -432,15 +489,17 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 		load_text(r->best_load_kind, r->best_load, load, sizeof(load));
 		printf("Model %s: best configuration %s (%s)%s\n", r->model, r->best_variant,
 		       r->best_label, r->best_passes ? "" : " -- NO configuration met the constraints");
-		printf("  %.1f infer/s, p99 latency %.2f ms at %s, batch %lld\n",
-		       figures_get(&r->best, FIG_THROUGHPUT, 0),
-		       figures_get(&r->best, FIG_LATENCY_P99, 0), load, (long long)r->best_batch);
-		if (r->has_default && !strcmp(r->best_label, "default"))
-			printf("  The default configuration is the best one found.\n");
-		else if (r->has_default && r->has_gain)
-			printf("  %.1f%% better than the default configuration (%.1f infer/s, p99 %.2f ms) under the objectives\n",
-			       r->gain_pct, figures_get(&r->default_best, FIG_THROUGHPUT, 0),
-			       figures_get(&r->default_best, FIG_LATENCY_P99, 0));
+		fmt_figure(&r->best, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&r->best, FIG_LATENCY_P99, p99, sizeof(p99));
+		printf("  %s, p99 latency %s at %s, batch %lld\n", tp, p99, load,
+		       (long long)r->best_batch);
+		/* The tier sentence: who ties, why this one, the gain over the default with its interval. */
+		if (r->recommendation[0])
+			printf("  %s\n", r->recommendation);
+		fmt_figure(&r->default_best, FIG_THROUGHPUT, tp, sizeof(tp));
+		fmt_figure(&r->default_best, FIG_LATENCY_P99, p99, sizeof(p99));
+		if (r->has_default && strcmp(r->best_label, "default") && r->has_gain)
+			printf("  The default configuration: %s, p99 %s.\n", tp, p99);
 		printf("  In %zu measurement%s across %zu configuration%s (%zu failed).\n",
 		       r->n_measurements, r->n_measurements == 1 ? "" : "s", r->n_variants,
 		       r->n_variants == 1 ? "" : "s", r->n_failed);

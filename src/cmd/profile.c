@@ -151,6 +151,10 @@ static void print_settings(const struct cli *a, const struct profiler *p)
 		printf("  Stabilizing using p%d latency and throughput\n", o->percentile);
 	else
 		printf("  Stabilizing using average latency and throughput\n");
+	if (o->precision_pct > 0)
+		printf("  Precision mode: windows until the 95%% intervals are within +-%g%% (%llu to %llu windows per level)\n",
+		       o->precision_pct, (unsigned long long)o->min_windows,
+		       (unsigned long long)o->max_trials);
 	if (o->window_mode == PROFILE_TIME_WINDOWS)
 		printf("  Measurement window: %llu msec\n",
 		       (unsigned long long)o->measurement_interval_ms);
@@ -290,11 +294,34 @@ static void print_metrics(const struct scrape_summary *m)
 		       (unsigned long long)m->cpu_memory_total_bytes);
 }
 
+/* " ±1.4" (half the interval's width) when both bounds are known, else "". */
+static const char *pm(const struct stats_interval *iv, double scale, char *buf,
+		      size_t size)
+{
+	double hw = (iv->hi - iv->lo) / 2 / scale;
+
+	buf[0] = '\0';
+	if (stats_interval_known(iv))
+		snprintf(buf, size, hw >= 10 ? " \u00b1%.0f" : " \u00b1%.2g", hw);
+	return buf;
+}
+
+/* " (95% interval 600-640 usec)" for a percentile whose bounds are known, else "". */
+static const char *span_us(const struct stats_interval *iv, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (stats_interval_known(iv))
+		snprintf(buf, size, " (95%% interval %llu-%llu usec)",
+			 (unsigned long long)(iv->lo / 1000), (unsigned long long)(iv->hi / 1000));
+	return buf;
+}
+
 static void print_level(const struct cli *a, const struct profile_level *L)
 {
 	const struct latency_summary *s = &L->latency;
 	uint64_t send = L->avg_send_ns / 1000, recv = L->avg_recv_ns / 1000;
 	uint64_t req = L->avg_request_ns / 1000;
+	char b1[64];
 
 	printf("  Client: \n");
 	printf("    Request count: %llu\n", (unsigned long long)L->request_count);
@@ -310,10 +337,12 @@ static void print_level(const struct cli *a, const struct profile_level *L)
 			       pct);
 		}
 	}
-	printf("    Throughput: %g infer/sec\n", L->infer_per_sec);
+	printf("    Throughput: %g%s infer/sec\n", L->infer_per_sec,
+	       pm(&L->infer_per_sec_ci, 1, b1, sizeof(b1)));
 	if (!a->o.percentile)
-		printf("    Avg latency: %llu usec (standard deviation %llu usec)\n",
+		printf("    Avg latency: %llu%s usec (standard deviation %llu usec)\n",
 		       (unsigned long long)(s->avg_ns / 1000),
+		       pm(&L->avg_latency_ci_ns, 1000, b1, sizeof(b1)),
 		       (unsigned long long)s->std_us);
 	{
 		int cols[5], n = 0;
@@ -331,12 +360,14 @@ static void print_level(const struct cli *a, const struct profile_level *L)
 			cols[n++] = -1;
 		for (int i = 0; i < n; i++) {
 			if (cols[i] < 0)
-				printf("    p%d latency: %llu usec\n", a->o.percentile,
-				       (unsigned long long)(s->extra_ns / 1000));
+				printf("    p%d latency: %llu usec%s\n", a->o.percentile,
+				       (unsigned long long)(s->extra_ns / 1000),
+				       span_us(&L->extra_latency_ci_ns, b1, sizeof(b1)));
 			else
-				printf("    p%d latency: %llu usec\n",
+				printf("    p%d latency: %llu usec%s\n",
 				       latency_std_percentiles[cols[i]],
-				       (unsigned long long)(s->p_ns[cols[i]] / 1000));
+				       (unsigned long long)(s->p_ns[cols[i]] / 1000),
+				       span_us(&L->latency_ci_ns[cols[i]], b1, sizeof(b1)));
 		}
 	}
 	printf("    Avg HTTP time: %llu usec (send/recv %llu usec + response wait %llu usec)\n",
@@ -368,6 +399,8 @@ static void on_level_done(void *ctx, const struct profile_level *L)
 	switch (L->status) {
 	case PROFILE_OK:
 		print_level(r->a, L);
+		if (L->message[0])     /* precision mode's note */
+			fprintf(stderr, "%s\n", L->message);
 		break;
 	case PROFILE_EARLY_STOP_SHORT:
 		print_level(r->a, L);
@@ -392,6 +425,7 @@ static void on_level_done(void *ctx, const struct profile_level *L)
 static void print_summary(const struct cli *a, const struct profile_results *res)
 {
 	bool any = false;
+	char b1[64], b2[64];
 
 	for (size_t i = 0; i < res->n_levels; i++)
 		any = any || res->levels[i].status == PROFILE_OK;
@@ -411,8 +445,16 @@ static void print_summary(const struct cli *a, const struct profile_results *res
 			printf("Concurrency: %llu, ", (unsigned long long)L->concurrency);
 		else
 			printf("Request Rate: %g, ", L->request_rate);
-		printf("throughput: %g infer/sec, latency %llu usec\n", L->infer_per_sec,
-		       (unsigned long long)(L->stabilizing_latency_ns / 1000));
+		printf("throughput: %g%s infer/sec, ", L->infer_per_sec,
+		       pm(&L->infer_per_sec_ci, 1, b1, sizeof(b1)));
+		if (a->o.percentile)
+			printf("latency %llu usec%s\n",
+			       (unsigned long long)(L->stabilizing_latency_ns / 1000),
+			       span_us(&L->extra_latency_ci_ns, b2, sizeof(b2)));
+		else
+			printf("latency %llu%s usec\n",
+			       (unsigned long long)(L->stabilizing_latency_ns / 1000),
+			       pm(&L->avg_latency_ci_ns, 1000, b2, sizeof(b2)));
 	}
 }
 

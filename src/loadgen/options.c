@@ -127,6 +127,21 @@ const struct profile_option profile_option_table[] = {
 	{ OPT("max-trials", 'r', BOTH, PROFILE_OPT_U64), SET(max_trials),
 	  .min_u64 = STABILITY_WINDOWS, .max_u64 = 1000000, .def_u64 = 10,
 	  .metavar = "N", .help = "windows at most per level (default 10)" },
+	/*
+	 * Precision mode (docs/statistics.md, "Windows and precision"): not
+	 * perf_analyzer's, so analyze takes them as its own --precision and
+	 * --min-windows, not as --perf-analyzer-flag.
+	 */
+	{ OPT("precision", 0, PROFILE_DOOR_ARGV | PROFILE_DOOR_ANALYZE_OWN,
+	      PROFILE_OPT_PERCENT),
+	  SET(precision_pct), .metavar = "PCT",
+	  .help = "precision mode: measure windows until the 95% intervals\n"
+		  "of throughput and latency are within +-PCT% (at least\n"
+		  "--min-windows, at most -r); default off: -s's rule" },
+	{ OPT("min-windows", 0, PROFILE_DOOR_ARGV | PROFILE_DOOR_ANALYZE_OWN,
+	      PROFILE_OPT_U64),
+	  SET(min_windows), .min_u64 = 2, .max_u64 = 1000000, .def_u64 = 3,
+	  .metavar = "N", .help = "precision mode: windows at least per level (default 3)" },
 	{ OPT("percentile", 0, BOTH, PROFILE_OPT_U64), SET(percentile), .min_u64 = 1,
 	  .max_u64 = 99, .metavar = "N",
 	  .help = "also report pN and stabilise on it (1-99)" },
@@ -290,6 +305,19 @@ static int read_double(const struct profile_option *opt, void *field,
 	return 0;
 }
 
+/* --precision: a percentage above 0 (0 is the default's "off", never a value). */
+static int read_percent(const struct profile_option *opt, void *field,
+			struct perf_settings *ps, const char *value, struct it_error *err)
+{
+	double d;
+
+	(void)ps;
+	if (!parse_double(value, &d) || !(d > 0 && d <= 100))
+		return bad(opt, value, err, "must be a percentage above 0 and at most 100");
+	memcpy(field, &d, sizeof(d));
+	return 0;
+}
+
 /* --early-stop: 0.99 or 99 (percent). */
 static int read_confidence(const struct profile_option *opt, void *field,
 			   struct perf_settings *ps, const char *value,
@@ -429,6 +457,7 @@ static int (*const readers[])(const struct profile_option *opt, void *field,
 			      struct it_error *err) = {
 	[PROFILE_OPT_U64] = read_u64,
 	[PROFILE_OPT_DOUBLE] = read_double,
+	[PROFILE_OPT_PERCENT] = read_percent,
 	[PROFILE_OPT_CONFIDENCE] = read_confidence,
 	[PROFILE_OPT_CHOICE] = read_choice,
 	[PROFILE_OPT_STRING] = read_string,
@@ -571,7 +600,7 @@ static void set_default(const struct profile_option *opt, void *base)
 	if (opt->kind == PROFILE_OPT_U64 || opt->kind == PROFILE_OPT_CHOICE ||
 	    opt->kind == PROFILE_OPT_INPUT_DATA)
 		store_uint(field, opt->size, opt->def_u64);
-	else if (opt->kind == PROFILE_OPT_DOUBLE)
+	else if (opt->kind == PROFILE_OPT_DOUBLE || opt->kind == PROFILE_OPT_PERCENT)
 		memcpy(field, &opt->def_f64, sizeof(opt->def_f64));
 	else if (opt->kind == PROFILE_OPT_STRING)
 		memcpy(field, &opt->def_str, sizeof(opt->def_str));
@@ -584,6 +613,16 @@ void perf_settings_init(struct perf_settings *ps)
 		if (o->in_settings)
 			set_default(o, ps);
 	}
+}
+
+int perf_settings_check(const struct perf_settings *ps, struct it_error *err)
+{
+	if (ps->max_trials < ps->min_windows)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--max-trials %llu is below --min-windows %llu: the cap of windows per level cannot be under the floor",
+				    (unsigned long long)ps->max_trials,
+				    (unsigned long long)ps->min_windows);
+	return 0;
 }
 
 void perf_settings_release(struct perf_settings *ps)

@@ -68,7 +68,9 @@ enum profile_distribution {
 	bool input_json;                        /* --input-tensor-format json */ \
 	bool output_json;                       /* --output-tensor-format json */ \
 	uint64_t metrics_interval_ms;           /* 1000 (analyze: 0 = from the window) */ \
-	enum loadgen_http_client http_client;   /* --http-client, default auto */
+	enum loadgen_http_client http_client;   /* --http-client, default auto */ \
+	double precision_pct;                   /* --precision, 0 = off: the 3-window stability rule */ \
+	uint64_t min_windows;                   /* --min-windows, 3: precision mode's floor */
 
 /**
  * perf_analyzer's measurement settings (the table's rows marked
@@ -82,6 +84,14 @@ struct perf_settings {
 /** Sets every field to the table's default (perf_analyzer's). */
 void perf_settings_init(struct perf_settings *ps);
 
+/**
+ * Whether the settings are consistent as a whole (each value was checked
+ * by its row): the --max-trials cap is not below the --min-windows floor.
+ * IT_ERR_INVALID naming both values otherwise. Every door calls it once
+ * all its values are read (profiler_new(), analyze's settings).
+ */
+int perf_settings_check(const struct perf_settings *ps, struct it_error *err);
+
 /** Frees the shapes and the data file name ps owns; ps is then zeroed. */
 void perf_settings_release(struct perf_settings *ps);
 
@@ -89,6 +99,7 @@ void perf_settings_release(struct perf_settings *ps);
 enum profile_option_kind {
 	PROFILE_OPT_U64,          /* whole number in [min, max] */
 	PROFILE_OPT_DOUBLE,       /* finite number in [min, max] (max 0: no upper bound) */
+	PROFILE_OPT_PERCENT,      /* a percentage in (0, 100]; the default may be 0 ("off") */
 	PROFILE_OPT_CONFIDENCE,   /* --early-stop: in (0, 1), or (1, 100) as a percentage */
 	PROFILE_OPT_CHOICE,       /* one of choices[]; its value is stored */
 	PROFILE_OPT_STRING,       /* the value itself, borrowed (argv only) */
@@ -104,6 +115,7 @@ enum profile_option_kind {
 enum profile_option_door {
 	PROFILE_DOOR_ARGV = 1,      /* infertune profile's command line */
 	PROFILE_DOOR_ANALYZE = 2,   /* --perf-analyzer-flag KEY=VALUE and YAML perf_analyzer_flags */
+	PROFILE_DOOR_ANALYZE_OWN = 4, /* analyze's own --NAME and YAML NAME (snake_case): not perf_analyzer's */
 };
 
 /** A CHOICE value name and the value stored for it. */

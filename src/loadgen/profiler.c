@@ -104,9 +104,11 @@ const char *profile_status_name(enum profile_status s)
 	return "failed";
 }
 
-static void level_release(struct profile_level *l)
+void profile_level_release(struct profile_level *L)
 {
-	free(l->windows);
+	free(L->windows);
+	L->windows = NULL;
+	L->n_windows = 0;
 }
 
 void profile_results_free(struct profile_results *r)
@@ -114,7 +116,7 @@ void profile_results_free(struct profile_results *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_levels; i++)
-		level_release(&r->levels[i]);
+		profile_level_release(&r->levels[i]);
 	free(r->levels);
 	free(r);
 }
@@ -185,6 +187,14 @@ static int check_options(const struct profile_options *o, struct it_error *err)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "--max-trials (-r) must be at least %d: stability is judged over the last %d windows",
 				    STABILITY_WINDOWS, STABILITY_WINDOWS);
+	if (!(o->precision_pct >= 0 && o->precision_pct <= 100))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--precision must be a percentage above 0 and at most 100");
+	if (o->min_windows < 2)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "--min-windows must be at least 2: an interval needs two windows");
+	if (perf_settings_check(&o->settings, err))
+		return IT_ERR_INVALID;
 	if (o->percentile != 0 && (o->percentile < 1 || o->percentile > 99))
 		return it_error_set(err, IT_ERR_INVALID,
 				    "--percentile must be in 1..99");
@@ -776,9 +786,58 @@ static void merge_metrics(struct profile_level *L, const struct window_data *dat
 	free(scr);
 }
 
+/* Every interval of L unknown: what a level holds until it is merged. */
+static void level_intervals_unknown(struct profile_level *L)
+{
+	L->infer_per_sec_ci = stats_interval_unknown();
+	L->avg_latency_ci_ns = stats_interval_unknown();
+	for (int i = 0; i < LATENCY_N_STD_PERCENTILES; i++)
+		L->latency_ci_ns[i] = stats_interval_unknown();
+	L->extra_latency_ci_ns = stats_interval_unknown();
+}
+
+/*
+ * The 95% intervals of L's merged figures: throughput and average latency
+ * by Student's t over the merged windows' values (the windows are the
+ * independent repetitions; the requests inside one are not), the
+ * percentiles from the order statistics of the pooled latencies `all`.
+ */
+static void merge_intervals(const struct profiler *p, struct profile_level *L,
+			    const struct latency_samples *all)
+{
+	double *tput = xcalloc(L->merged_count + 1, sizeof(*tput));
+	double *lat = xcalloc(L->merged_count + 1, sizeof(*lat));
+	double mean;
+
+	level_intervals_unknown(L);
+	for (size_t i = 0; i < L->merged_count; i++) {
+		tput[i] = L->windows[L->merged_first + i].throughput;
+		lat[i] = (double)L->windows[L->merged_first + i].avg_latency_ns;
+	}
+	stats_mean_interval(tput, L->merged_count, STATS_CONFIDENCE, &mean,
+			    &L->infer_per_sec_ci);
+	stats_mean_interval(lat, L->merged_count, STATS_CONFIDENCE, &mean,
+			    &L->avg_latency_ci_ns);
+	for (int i = 0; i < LATENCY_N_STD_PERCENTILES; i++)
+		stats_quantile_interval(all->ns, all->n, latency_std_percentiles[i],
+					STATS_CONFIDENCE, &L->latency_ci_ns[i], NULL, NULL);
+	if (p->o.percentile)
+		stats_quantile_interval(all->ns, all->n, p->o.percentile,
+					STATS_CONFIDENCE, &L->extra_latency_ci_ns, NULL, NULL);
+	free(tput);
+	free(lat);
+}
+
+/* The interval of the latency a level stabilises on (average or --percentile). */
+static const struct stats_interval *stabilizing_ci(const struct profiler *p,
+						   const struct profile_level *L)
+{
+	return p->o.percentile ? &L->extra_latency_ci_ns : &L->avg_latency_ci_ns;
+}
+
 /* Fills the merged figures of L from windows[first..first+count). */
-static void merge_windows(struct profiler *p, struct profile_level *L,
-			  struct window_data *data, size_t first, size_t count)
+static void merge_windows(const struct profiler *p, struct profile_level *L,
+			  const struct window_data *data, size_t first, size_t count)
 {
 	struct latency_samples all;
 	uint64_t send = 0, recv = 0, req = 0, cpu = 0;
@@ -844,6 +903,7 @@ static void merge_windows(struct profiler *p, struct profile_level *L,
 		early_stop_estimate(all.ns, all.n, L->early_stop_percentile,
 				    p->o.early_stop_confidence, &L->early_stop);
 	}
+	merge_intervals(p, L, &all);
 	latency_samples_release(&all);
 }
 
@@ -901,8 +961,34 @@ struct level_run {
 	unsigned nw;
 	double threshold;               /* stability, as a fraction */
 	size_t stable_first;            /* SIZE_MAX: not stable (yet) */
+	size_t skip;                    /* precision mode: the warm-up window (0 or 1) */
+	bool racing;                    /* call stop_level_early (a level of profiler_run) */
 	char what[64];                  /* "concurrency 4" */
 };
+
+static void describe_load(const struct profiler *p, const struct profile_level *L,
+			  char *buf, size_t size);
+
+static void level_run_init(const struct profiler *p, struct level_run *lr,
+			   struct profile_level *L)
+{
+	memset(lr, 0, sizeof(*lr));
+	lr->L = L;
+	lr->nw = loadgen_workers(p->lg);
+	lr->threshold = p->o.stability_percentage / 100;
+	lr->stable_first = SIZE_MAX;
+	describe_load(p, L, lr->what, sizeof(lr->what));
+}
+
+/* Frees the run's data (the windows' latencies that were not moved out). */
+static void level_run_release(struct level_run *lr)
+{
+	for (size_t i = 0; i < lr->L->n_windows; i++)
+		window_release(&lr->data[i]);
+	free(lr->data);
+	free(lr->points);
+	free(lr->wcpu_start);
+}
 
 /* Sets the load, warms up and opens the first window. */
 static int level_start(struct profiler *p, struct level_run *lr, struct it_error *err)
@@ -922,6 +1008,12 @@ static int level_start(struct profiler *p, struct level_run *lr, struct it_error
 		rc = read_stats(p, NULL, &lr->stats_start, err);
 	if (rc)
 		return rc;
+	/*
+	 * Precision mode merges every window, so a transient after the load
+	 * change (connections ramping, queues filling) would bias it; without
+	 * a request warm-up the first window is that warm-up (docs/statistics.md).
+	 */
+	lr->skip = p->o.precision_pct > 0 && !p->o.warmup_request_count ? 1 : 0;
 	lr->cpu_start = process_cpu_ns();
 	lr->wcpu_start = xcalloc(lr->nw, sizeof(*lr->wcpu_start));
 	for (unsigned i = 0; i < lr->nw; i++)
@@ -995,6 +1087,7 @@ static int take_window(struct profiler *p, struct level_run *lr,
 	*tolerated = (uint64_t)floor(o->max_error_percentage / 100 *
 				     (double)(w->request_count + w->failed_count));
 	w->valid = w->request_count > 0 && w->failed_count <= *tolerated;
+	w->warmup = w->index < lr->skip;
 	XGROW(lr->points, lr->alloc_points, L->n_windows);
 	lr->points[w->index].valid = w->valid;
 	lr->points[w->index].throughput = w->throughput;
@@ -1037,17 +1130,32 @@ static int window_server_side(struct profiler *p, struct level_run *lr,
 	return 0;
 }
 
-/* -l: once three windows exist, any of the last three over it ends the sweep. */
-static bool over_threshold(const struct profile_options *o, const struct profile_level *L)
+/*
+ * -l: once three windows exist (after the warm-up one), any of the last
+ * three over it ends the sweep.
+ */
+static bool over_threshold(const struct profile_options *o, const struct profile_level *L,
+			   size_t skip)
 {
 	bool over = false;
 
-	if (!o->latency_threshold_ms || L->n_windows < STABILITY_WINDOWS)
+	if (!o->latency_threshold_ms || L->n_windows < skip + STABILITY_WINDOWS)
 		return false;
 	for (size_t i = L->n_windows - STABILITY_WINDOWS; i < L->n_windows; i++)
 		over = over || L->windows[i].stabilizing_latency_ns >=
 			       o->latency_threshold_ms * NS_PER_MS;
 	return over;
+}
+
+/* --early-stop lacks queries: the level says how many it needs. */
+static void early_stop_short(const struct profile_options *o, struct profile_level *L)
+{
+	level_fail(L, PROFILE_EARLY_STOP_SHORT,
+		   "early stopping at %g%% confidence needs at least %lld queries for a p%d estimate; the %zu stable windows hold %lld. Increase --measurement-interval (or --measurement-request-count) or --max-trials.",
+		   o->early_stop_confidence * 100,
+		   (long long)L->early_stop.min_queries,
+		   L->early_stop_percentile, L->merged_count,
+		   (long long)L->early_stop.queries);
 }
 
 /*
@@ -1074,14 +1182,57 @@ static bool check_stable(struct profiler *p, struct level_run *lr)
 	L->message[0] = '\0';
 	if (!L->has_early_stop || L->early_stop.enough)
 		return true;
-	level_fail(L, PROFILE_EARLY_STOP_SHORT,
-		   "early stopping at %g%% confidence needs at least %lld queries for a p%d estimate; the %zu stable windows hold %lld. Increase --measurement-interval (or --measurement-request-count) or --max-trials.",
-		   o->early_stop_confidence * 100,
-		   (long long)L->early_stop.min_queries,
-		   L->early_stop_percentile, L->merged_count,
-		   (long long)L->early_stop.queries);
+	early_stop_short(o, L);
 	return false;
 }
+
+/* The larger relative half-width of L's throughput and stabilizing-latency intervals. */
+static double level_rel_halfwidth(const struct profiler *p, const struct profile_level *L)
+{
+	double t = stats_interval_rel_halfwidth(&L->infer_per_sec_ci, L->infer_per_sec);
+	double l = stats_interval_rel_halfwidth(stabilizing_ci(p, L),
+						(double)L->stabilizing_latency_ns);
+
+	return t > l ? t : l;
+}
+
+/*
+ * Precision mode's rule: once the level holds --min-windows windows after
+ * the warm-up one, merge them all; done when the throughput interval and
+ * the stabilizing latency's are both within ±--precision (and, with
+ * --early-stop, the queries suffice), or when stop_level_early says the
+ * level cannot win. Returns true when the level is done.
+ */
+static bool check_precision(struct profiler *p, struct level_run *lr)
+{
+	const struct profile_options *o = &p->o;
+	struct profile_level *L = lr->L;
+	size_t n = L->n_windows - lr->skip;
+
+	if (L->n_windows < lr->skip || n < o->min_windows)
+		return false;
+	merge_windows(p, L, lr->data, lr->skip, n);
+	L->status = PROFILE_OK;
+	L->message[0] = '\0';
+	L->precision_met = level_rel_halfwidth(p, L) <= o->precision_pct / 100;
+	if (L->precision_met && L->has_early_stop && !L->early_stop.enough) {
+		early_stop_short(o, L);
+		return false;
+	}
+	if (L->precision_met)
+		return true;
+	if (lr->racing && o->stop_level_early &&
+	    o->stop_level_early(o->callback_ctx, L)) {
+		L->stopped_early = true;
+		snprintf(L->message, sizeof(L->message),
+			 "stopped after %zu windows: it cannot win (±%.1f%%)", n,
+			 level_rel_halfwidth(p, L) * 100);
+		return true;
+	}
+	return false;
+}
+
+static int window_step(struct profiler *p, struct level_run *lr, struct it_error *err);
 
 /*
  * One window and what it decides: < 0 the level failed (interrupted,
@@ -1089,6 +1240,28 @@ static bool check_stable(struct profiler *p, struct level_run *lr)
  * (stable, or over -l), 0 measure another.
  */
 static int measure_window(struct profiler *p, struct level_run *lr, struct it_error *err)
+{
+	const struct profile_options *o = &p->o;
+	int rc = window_step(p, lr, err);
+
+	if (rc)
+		return rc;
+	if (over_threshold(o, lr->L, lr->skip)) {
+		level_fail(lr->L, PROFILE_OVER_THRESHOLD,
+			   "Measured latency went over the set limit of %llu msec.",
+			   (unsigned long long)o->latency_threshold_ms);
+		return 1;
+	}
+	if (o->precision_pct > 0)
+		return check_precision(p, lr) ? 1 : 0;
+	return check_stable(p, lr) ? 1 : 0;
+}
+
+/*
+ * One window, client and server side: 0, or < 0 when the level failed
+ * (interrupted, errors beyond tolerance, no request completed).
+ */
+static int window_step(struct profiler *p, struct level_run *lr, struct it_error *err)
 {
 	const struct profile_options *o = &p->o;
 	struct profile_window *w;
@@ -1117,13 +1290,22 @@ static int measure_window(struct profiler *p, struct level_run *lr, struct it_er
 				    "%s: no request completed in window %zu (%.0f ms, %llu in flight): the server is not answering",
 				    lr->what, w->index + 1, (double)w->duration_ns / 1e6,
 				    (unsigned long long)loadgen_inflight(p->lg));
-	if (over_threshold(o, lr->L)) {
-		level_fail(lr->L, PROFILE_OVER_THRESHOLD,
-			   "Measured latency went over the set limit of %llu msec.",
-			   (unsigned long long)o->latency_threshold_ms);
-		return 1;
-	}
-	return check_stable(p, lr) ? 1 : 0;
+	return 0;
+}
+
+/* "precision ±5% not reached in 10 windows (±7.3%)": a note, not a failure. */
+static void precision_note(const struct profiler *p, struct profile_level *L)
+{
+	double rel = level_rel_halfwidth(p, L);
+
+	if (isfinite(rel))
+		snprintf(L->message, sizeof(L->message),
+			 "precision ±%g%% not reached in %zu windows (±%.1f%%)",
+			 p->o.precision_pct, L->merged_count, rel * 100);
+	else
+		snprintf(L->message, sizeof(L->message),
+			 "precision ±%g%% not reached in %zu windows (interval unknown)",
+			 p->o.precision_pct, L->merged_count);
 }
 
 /* The verdict of a level that ran its windows: over -l after all, or unstable. */
@@ -1137,6 +1319,9 @@ static void level_finish(const struct profiler *p, struct level_run *lr)
 		level_fail(L, PROFILE_OVER_THRESHOLD,
 			   "Measured latency went over the set limit of %llu msec.",
 			   (unsigned long long)o->latency_threshold_ms);
+	if (L->status == PROFILE_OK && o->precision_pct > 0 && !L->precision_met &&
+	    !L->stopped_early)
+		precision_note(p, L);
 	if (L->status == PROFILE_UNSTABLE)
 		level_fail(L, PROFILE_UNSTABLE,
 			   "Failed to obtain stable measurement within %llu measurement windows for %s. Please try to increase the %s.",
@@ -1157,15 +1342,12 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 	struct level_run lr;
 	int rc;
 
-	memset(&lr, 0, sizeof(lr));
-	lr.L = L;
-	lr.nw = loadgen_workers(p->lg);
-	lr.threshold = p->o.stability_percentage / 100;
-	lr.stable_first = SIZE_MAX;
-	describe_load(p, L, lr.what, sizeof(lr.what));
+	level_run_init(p, &lr, L);
+	lr.racing = true;
 	L->status = PROFILE_UNSTABLE;
 	rc = level_start(p, &lr, err);
-	for (uint64_t trial = 0; !rc && trial < p->o.max_trials; trial++)
+	/* The cap counts the windows that may be merged, not the warm-up one. */
+	while (!rc && L->n_windows < p->o.max_trials + lr.skip)
 		rc = measure_window(p, &lr, err);
 	if (rc > 0)
 		rc = 0;
@@ -1176,11 +1358,7 @@ static int measure_level(struct profiler *p, struct profile_level *L,
 	} else {
 		level_finish(p, &lr);
 	}
-	for (size_t i = 0; i < L->n_windows; i++)
-		window_release(&lr.data[i]);
-	free(lr.data);
-	free(lr.points);
-	free(lr.wcpu_start);
+	level_run_release(&lr);
 	return rc;
 }
 
@@ -1192,6 +1370,7 @@ static struct profile_level *new_level(struct profile_results *r,
 	XGROW(r->levels, *alloc, r->n_levels + 1);
 	L = &r->levels[r->n_levels];
 	memset(L, 0, sizeof(*L));
+	level_intervals_unknown(L);
 	L->index = r->n_levels++;
 	return L;
 }
@@ -1268,4 +1447,135 @@ int profiler_run(struct profiler *p, struct profile_results **out,
 		loadgen_pause(p->lg, &perr);
 	}
 	return rc;
+}
+
+/* --- interleaved measurement: windows accumulated over several calls --- */
+
+struct profile_accum {
+	struct profile_level L;         /* the windows so far (no warm-up ones) */
+	struct window_data *data;       /* one per window of L, owning the latencies */
+	size_t alloc, alloc_data;
+	size_t n_starts;                /* load starts, for the Poisson schedule's seed */
+};
+
+struct profile_accum *profile_accum_new(void)
+{
+	struct profile_accum *acc = xcalloc(1, sizeof(*acc));
+
+	level_intervals_unknown(&acc->L);
+	return acc;
+}
+
+void profile_accum_free(struct profile_accum *acc)
+{
+	if (!acc)
+		return;
+	for (size_t i = 0; i < acc->L.n_windows; i++)
+		window_release(&acc->data[i]);
+	free(acc->data);
+	profile_level_release(&acc->L);
+	free(acc);
+}
+
+size_t profile_accum_windows(const struct profile_accum *acc)
+{
+	return acc->L.n_windows;
+}
+
+/*
+ * Stops p's load and waits (at most the drain limit) until the requests in
+ * flight are answered, so that none lands in another profiler's window.
+ */
+static void stop_load(struct profiler *p)
+{
+	struct it_error perr = { 0 };
+	uint64_t start = loadgen_now_ns();
+	uint64_t limit = p->o.request_timeout_ms > 0 ?
+			 (uint64_t)p->o.request_timeout_ms * NS_PER_MS : 10 * NS_PER_S;
+
+	loadgen_pause(p->lg, &perr);
+	while (loadgen_inflight(p->lg) && loadgen_now_ns() - start < limit)
+		sleep_ns(NS_PER_MS);
+}
+
+/* Moves the valid, non-warm-up windows of lr (and their latencies) into acc. */
+static void accum_take(struct profile_accum *acc, struct level_run *lr)
+{
+	struct profile_level *L = lr->L;
+
+	for (size_t i = 0; i < L->n_windows; i++) {
+		struct profile_window *w;
+
+		if (L->windows[i].warmup || !L->windows[i].valid)
+			continue;
+		w = add_window(&acc->L, &acc->data, &acc->alloc, &acc->alloc_data);
+		latency_samples_release(&acc->data[w->index].latencies);
+		*w = L->windows[i];
+		w->index = acc->L.n_windows - 1;
+		acc->data[w->index] = lr->data[i];
+		/* Moved: the run must not free these latencies. */
+		latency_samples_init(&lr->data[i].latencies);
+	}
+	acc->L.concurrency = L->concurrency;
+	acc->L.request_rate = L->request_rate;
+}
+
+int profiler_measure_into(struct profiler *p, double load_value, size_t n_windows,
+			  struct profile_accum *acc, struct it_error *err)
+{
+	struct profile_level cur;
+	struct level_run lr;
+	int rc;
+
+	memset(&cur, 0, sizeof(cur));
+	level_intervals_unknown(&cur);
+	cur.index = acc->n_starts++;
+	if (p->o.load == PROFILE_LOAD_CONCURRENCY) {
+		if (!(load_value >= 1))
+			return it_error_set(err, IT_ERR_INVALID,
+					    "concurrency %g: must be at least 1", load_value);
+		cur.concurrency = (uint64_t)load_value;
+	} else if (p->o.load == PROFILE_LOAD_RATE) {
+		if (!(load_value > 0) || !isfinite(load_value))
+			return it_error_set(err, IT_ERR_INVALID,
+					    "request rate %g: must be above 0", load_value);
+		cur.request_rate = load_value;
+	}
+	level_run_init(p, &lr, &cur);
+	rc = level_start(p, &lr, err);
+	while (!rc && cur.n_windows < n_windows + lr.skip)
+		rc = window_step(p, &lr, err);
+	stop_load(p);
+	if (cur.n_windows)
+		accum_take(acc, &lr);
+	level_run_release(&lr);
+	profile_level_release(&cur);
+	return rc;
+}
+
+void profile_accum_finish(const struct profile_accum *acc, const struct profiler *p,
+			  struct profile_level *out)
+{
+	size_t n = acc->L.n_windows;
+
+	memset(out, 0, sizeof(*out));
+	level_intervals_unknown(out);
+	out->concurrency = acc->L.concurrency;
+	out->request_rate = acc->L.request_rate;
+	out->n_windows = n;
+	if (n) {
+		out->windows = xcalloc(n, sizeof(*out->windows));
+		memcpy(out->windows, acc->L.windows, n * sizeof(*out->windows));
+	}
+	if (!n) {
+		level_fail(out, PROFILE_FAILED, "no valid window was measured");
+		return;
+	}
+	merge_windows(p, out, acc->data, 0, n);
+	out->status = PROFILE_OK;
+	if (p->o.precision_pct > 0) {
+		out->precision_met = level_rel_halfwidth(p, out) <= p->o.precision_pct / 100;
+		if (!out->precision_met)
+			precision_note(p, out);
+	}
 }

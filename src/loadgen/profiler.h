@@ -3,8 +3,10 @@
  * defaults: read the model's metadata, build the requests, then for each
  * load level (a concurrency or a request rate) measure windows (time or
  * count) until the last three agree within the stability percentage on
- * throughput and latency, at most --max-trials windows, and merge the stable
- * windows: throughput, exact latency percentiles, client send/receive, the
+ * throughput and latency, at most --max-trials windows (or, with
+ * --precision, until the 95% intervals are narrow enough), and merge the
+ * windows: throughput, exact latency percentiles with their intervals,
+ * client send/receive, the
  * server's queue/compute breakdown from statistics deltas, Prometheus
  * metrics, the client's own CPU use, and (--early-stop) LoadGen's
  * conservative percentile estimate. A library API: it never prints; the
@@ -26,6 +28,7 @@
 #include "loadgen/scrape.h"
 #include "loadgen/target.h"
 #include "stats/early_stop.h"
+#include "stats/interval.h"
 #include "stats/latency.h"
 
 struct it_error;
@@ -77,6 +80,17 @@ struct profile_options {
 	void *callback_ctx;
 
 	/*
+	 * Racing (precision mode only; may be NULL): called on the profiling
+	 * thread after each window once the level holds --min-windows valid
+	 * windows and has not reached its precision yet, with the level's
+	 * merged figures and intervals of all its valid windows so far. True
+	 * ends the level at once as measured: PROFILE_OK with stopped_early
+	 * set (it cannot win, so more windows would be wasted). Not called
+	 * by profiler_measure_into().
+	 */
+	bool (*stop_level_early)(void *ctx, const struct profile_level *level);
+
+	/*
 	 * Cancellation (may be NULL), for callers that stop on a signal:
 	 * *cancel >= 1 ends the level after the window in progress, >= 2 at
 	 * once (polled every 100 ms). The level is then PROFILE_FAILED with
@@ -103,6 +117,8 @@ struct profile_window {
 	double client_cpu_cores;        /* process CPU time / wall time */
 	double max_worker_busy;         /* busiest worker thread's CPU share */
 	bool valid;                     /* had completed requests and no error beyond tolerance */
+	bool warmup;                    /* precision mode: the first window after a load start
+					   without --warmup-request-count; never merged, not counted */
 };
 
 enum profile_status {
@@ -113,13 +129,20 @@ enum profile_status {
 	PROFILE_FAILED,                 /* errors, server gone, ... (message says) */
 };
 
-/** One load level and, when stable, its merged figures. */
+/**
+ * One load level and, when stable, its merged figures. In precision mode
+ * (--precision) "stable" means measured: the merged windows are all the
+ * valid windows but a warm-up one, and the status is PROFILE_OK whether or
+ * not the precision was reached (precision_met says, message tells).
+ */
 struct profile_level {
 	size_t index;
 	uint64_t concurrency;           /* closed loop */
 	double request_rate;            /* open loop: target (intervals: their mean) */
 	enum profile_status status;
-	char message[1024];             /* why it is not PROFILE_OK */
+	char message[1024];             /* why it is not PROFILE_OK; with OK, a note (precision) */
+	bool precision_met;             /* precision mode: both intervals within --precision */
+	bool stopped_early;             /* precision mode: ended by stop_level_early */
 	struct profile_window *windows;
 	size_t n_windows;
 	size_t merged_first, merged_count; /* windows[merged_first..+count) */
@@ -146,6 +169,17 @@ struct profile_level {
 	double client_cpu_ns_per_request;
 	double max_worker_busy;
 	bool client_saturated;          /* a worker thread was busy >= 90% of a window */
+	/*
+	 * 95% confidence intervals of the merged figures (stats/interval.h,
+	 * docs/statistics.md); a bound the data cannot give is NAN.
+	 * Throughput and average latency: Student's t over the merged
+	 * windows' values. Percentiles: order statistics of the pooled
+	 * request latencies (distribution-free).
+	 */
+	struct stats_interval infer_per_sec_ci;
+	struct stats_interval avg_latency_ci_ns;
+	struct stats_interval latency_ci_ns[LATENCY_N_STD_PERCENTILES]; /* p50, p90, p95, p99 */
+	struct stats_interval extra_latency_ci_ns;      /* --percentile's, when given */
 	bool has_early_stop;
 	struct early_stop_result early_stop;
 	int early_stop_percentile;
@@ -170,6 +204,9 @@ struct profile_results {
 };
 
 void profile_results_free(struct profile_results *r);
+
+/** Frees what a level owns (its windows); the struct itself is the caller's. */
+void profile_level_release(struct profile_level *L);
 
 /** The profiler (opaque). */
 struct profiler;
@@ -208,6 +245,55 @@ int profiler_run(struct profiler *p, struct profile_results **out,
 
 /** Frees p; NULL is a no-op. */
 void profiler_free(struct profiler *p);
+
+/**
+ * Windows of one profiler gathered over several calls (interleaved
+ * measurement: analyze alternates windows between variants loaded on the
+ * server at once, so that the drift of a noisy machine falls on all of
+ * them alike). Holds the windows, each window's pooled request latencies
+ * and server-side deltas. Opaque heap object: profile_accum_new(),
+ * profile_accum_free(); one accumulator belongs to one profiler.
+ */
+struct profile_accum;
+
+/** An empty accumulator. Caller frees with profile_accum_free(). */
+struct profile_accum *profile_accum_new(void);
+
+/** Frees acc; NULL is a no-op. */
+void profile_accum_free(struct profile_accum *acc);
+
+/** Windows accumulated so far (warm-up windows not counted). */
+size_t profile_accum_windows(const struct profile_accum *acc);
+
+/**
+ * Puts load `load_value` (a concurrency in closed loop, requests per second
+ * in open loop; PROFILE_LOAD_INTERVALS replays the file and ignores it) on
+ * the server with a level's start (warm-up requests, then a warm-up window
+ * in precision mode when there were none), measures n_windows windows,
+ * appends them to acc, and stops the load: when it returns no request of p
+ * is being sent, and the requests still in flight are discarded by the next
+ * start, so windows of other profilers measured in between never see p's
+ * load (closed loop; in open loop the last sends may still be answered
+ * during the next profiler's first window: give it --warmup-request-count).
+ * Several profilers may be alive at once and used alternately from one
+ * thread. Calls on_window for each window. Errors as a failing level
+ * (IT_ERR_IO: errors beyond tolerance, no answer; IT_ERR_STATE:
+ * interrupted); the windows measured before the failure are kept.
+ */
+int profiler_measure_into(struct profiler *p, double load_value, size_t n_windows,
+			  struct profile_accum *acc, struct it_error *err);
+
+/**
+ * Merges every valid window accumulated into *out, exactly as a level's
+ * (figures, server deltas, 95% intervals), with out->concurrency or
+ * out->request_rate the last load measured. Status PROFILE_OK, with
+ * precision_met judged against p's --precision when it is on (else false);
+ * PROFILE_FAILED when no valid window was accumulated. *out owns a copy of
+ * the windows: profile_level_release(). acc is unchanged (measure more,
+ * finish again).
+ */
+void profile_accum_finish(const struct profile_accum *acc, const struct profiler *p,
+			  struct profile_level *out);
 
 /** "stable", "unstable", ... */
 const char *profile_status_name(enum profile_status s);

@@ -69,6 +69,8 @@ void chart_release(struct chart *c)
 		free(c->series[i].name);
 		free(c->series[i].x);
 		free(c->series[i].y);
+		free(c->series[i].lo);
+		free(c->series[i].hi);
 	}
 	free(c->series);
 	for (size_t i = 0; i < c->n_refs; i++)
@@ -97,16 +99,26 @@ struct chart_series *chart_add_series(struct chart *c, const char *name,
 	return s;
 }
 
-void chart_series_add(struct chart_series *s, double x, double y)
+void chart_series_add_interval(struct chart_series *s, double x, double y,
+			       double lo, double hi)
 {
 	if (s->n == s->alloc) {
 		s->alloc = s->alloc ? s->alloc * 2 : 8;
 		s->x = xreallocarray(s->x, s->alloc, sizeof(double));
 		s->y = xreallocarray(s->y, s->alloc, sizeof(double));
+		s->lo = xreallocarray(s->lo, s->alloc, sizeof(double));
+		s->hi = xreallocarray(s->hi, s->alloc, sizeof(double));
 	}
 	s->x[s->n] = x;
 	s->y[s->n] = y;
+	s->lo[s->n] = lo;
+	s->hi[s->n] = hi;
 	s->n++;
+}
+
+void chart_series_add(struct chart_series *s, double x, double y)
+{
+	chart_series_add_interval(s, x, y, NAN, NAN);
 }
 
 void chart_add_refline(struct chart *c, bool vertical, double value,
@@ -395,6 +407,9 @@ static void data_ranges(const struct chart *c, struct frame *f)
 			xmax = fmax(xmax, s->x[j]);
 			ymin = fmin(ymin, s->y[j]);
 			ymax = fmax(ymax, s->y[j]);
+			/* The error bars fit too (fmin/fmax ignore a NaN bound). */
+			ymin = fmin(ymin, s->lo[j]);
+			ymax = fmax(ymax, s->hi[j]);
 		}
 	}
 	for (size_t i = 0; i < c->n_refs; i++) {
@@ -568,6 +583,46 @@ static void draw_axes(const struct chart *c, cairo_t *cr, const struct frame *f,
 	}
 }
 
+/*
+ * The error bar of point j of s: a vertical line from its lower to its
+ * upper bound with a cap at each known bound; an unknown bound ends the
+ * bar at the point, without a cap, so a missing bound is never drawn.
+ */
+static void draw_error_bar(cairo_t *cr, const struct frame *f, const struct chart_series *s,
+			   size_t j)
+{
+	double x = px(f, s->x[j]), y = py(f, s->y[j]);
+	double ylo = isfinite(s->lo[j]) ? py(f, s->lo[j]) : y;
+	double yhi = isfinite(s->hi[j]) ? py(f, s->hi[j]) : y;
+
+	if (ylo == y && yhi == y)
+		return;
+	cairo_move_to(cr, x, ylo);
+	cairo_line_to(cr, x, yhi);
+	if (isfinite(s->lo[j])) {
+		cairo_move_to(cr, x - 4, ylo);
+		cairo_line_to(cr, x + 4, ylo);
+	}
+	if (isfinite(s->hi[j])) {
+		cairo_move_to(cr, x - 4, yhi);
+		cairo_line_to(cr, x + 4, yhi);
+	}
+}
+
+/* The error bars of s, solid and thinner than its line. */
+static void draw_error_bars(cairo_t *cr, const struct frame *f, const struct chart_series *s,
+			    const double *rgb)
+{
+	cairo_save(cr);
+	set_rgb(cr, rgb);
+	cairo_set_line_width(cr, 1.1);
+	for (size_t j = 0; j < s->n; j++)
+		if (isfinite(s->y[j]) && isfinite(s->x[j]))
+			draw_error_bar(cr, f, s, j);
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
 static void draw_lines(const struct chart *c, cairo_t *cr, const struct frame *f)
 {
 	cairo_save(cr);
@@ -596,6 +651,7 @@ static void draw_lines(const struct chart *c, cairo_t *cr, const struct frame *f
 		}
 		cairo_stroke(cr);
 		cairo_restore(cr);
+		draw_error_bars(cr, f, s, rgb);
 		for (size_t j = 0; j < s->n; j++)
 			if (isfinite(s->y[j]) && isfinite(s->x[j]))
 				draw_marker(cr, s->style, px(f, s->x[j]), py(f, s->y[j]), rgb);

@@ -5,7 +5,8 @@
  * description filled by the caller; chart_draw() renders it on any cairo
  * context (a PNG or SVG surface, or a page of the PDF report), so every
  * output looks the same. Series styles combine a colour, a dash pattern and
- * a marker, so lines stay distinct in grey. Text uses cairo's toy API with
+ * a marker, so lines stay distinct in grey. Points of line charts may
+ * carry a confidence interval, drawn as an error bar. Text uses cairo's toy API with
  * DejaVu Sans (Debian's fonts-dejavu-core). Depends on util/ and cairo only.
  */
 #ifndef INFERTUNE_REPORT_CHART_H
@@ -32,6 +33,7 @@ enum chart_kind {
 struct chart_series {
 	char *name;
 	double *x, *y;
+	double *lo, *hi;        /* a point's 95% interval (error bar); NaN: bound unknown */
 	size_t n, alloc;
 	bool bar;               /* CHART_STACKED_BARS: a stack segment (else a line on y2) */
 	int style;              /* index into the style cycle (colour, dash, marker) */
@@ -75,8 +77,16 @@ void chart_release(struct chart *c);
 struct chart_series *chart_add_series(struct chart *c, const char *name,
 				      int style);
 
-/** Appends a point to s (y NaN: not measured). */
+/** Appends a point to s (y NaN: not measured), without an interval. */
 void chart_series_add(struct chart_series *s, double x, double y);
+
+/**
+ * Appends a point with its interval [lo, hi], drawn as an error bar on
+ * line charts; a NaN bound is unknown: the bar stops at the point on that
+ * side and has no cap there.
+ */
+void chart_series_add_interval(struct chart_series *s, double x, double y,
+			       double lo, double hi);
 
 /** Adds a dashed reference line with a label (copied). */
 void chart_add_refline(struct chart *c, bool vertical, double value,

@@ -66,6 +66,34 @@ void report_fmt_figure(const struct report_level *l, int fig, char *buf,
 		snprintf(buf, size, "%.1f", l->fig.v[fig]);
 }
 
+void report_fmt_interval(const struct report_level *l, int fig, char *buf, size_t size)
+{
+	int dec = fig == FIG_THROUGHPUT ? 1 : 2;
+	char lo_s[32] = "?", hi_s[32] = "?";
+	double lo, hi;
+
+	buf[0] = '\0';
+	if (fig < 0 || !figures_has(&l->fig, (enum figure)fig))
+		return;
+	if (figures_interval(&l->fig, (enum figure)fig, &lo, &hi) && fig == FIG_THROUGHPUT) {
+		snprintf(buf, size, "\xc2\xb1%.1f", (hi - lo) / 2);
+		return;
+	}
+	if (!isfinite(lo) && !isfinite(hi))
+		return;
+	if (isfinite(lo))
+		snprintf(lo_s, sizeof(lo_s), "%.*f", dec, lo);
+	if (isfinite(hi))
+		snprintf(hi_s, sizeof(hi_s), "%.*f", dec, hi);
+	snprintf(buf, size, "[%s, %s]", lo_s, hi_s);
+}
+
+bool report_level_interference(const struct report_data *d, const struct report_level *l)
+{
+	return d->cpu_pinning && !strncmp(d->cpu_pinning, "none", 4) &&
+	       isfinite(l->client_cpu_share) && l->client_cpu_share >= 0.10;
+}
+
 void report_config_desc(const struct report_config *c, char *buf, size_t size)
 {
 	const char *kind = c->instance_kind;
@@ -81,6 +109,16 @@ void report_summary_sentence(const struct report_model *m, struct strbuf *sb)
 {
 	const struct report_config *best = report_model_best(m), *def = report_model_default(m);
 
+	/* analyze's tier sentence leads: who ties with the best, and why this one. */
+	if (m->recommendation && best) {
+		strbuf_addf(sb, "%s In %zu measurements across %zu configurations, %s", m->recommendation,
+			    m->n_measurements, m->n_configs, m->objectives_text);
+		if (strcmp(m->constraints_text, "none"))
+			strbuf_addf(sb, ", under the constraints %s%s", m->constraints_text,
+				    best->passes ? "" : " (which no configuration meets)");
+		strbuf_adds(sb, ".");
+		return;
+	}
 	strbuf_addf(sb, "In %zu measurements across %zu configurations, ", m->n_measurements,
 		    m->n_configs);
 	if (!best) {

@@ -5,6 +5,7 @@
 #ifndef INFERTUNE_REPORT_FORMAT_H
 #define INFERTUNE_REPORT_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "report/model.h"
@@ -12,6 +13,20 @@
 struct strbuf;
 
 /** A figure of a level formatted for tables ("-" when absent), by figure kind. */
+/**
+ * The 95% interval of figure fig of l, for beside its value: throughput
+ * "±0.6" (half-width) when both bounds are known, otherwise "[540.12, ?]"
+ * with "?" for a bound the data could not give; "" when none is known.
+ */
+void report_fmt_interval(const struct report_level *l, int fig, char *buf, size_t size);
+
+/**
+ * Whether the load generator competed with the model at level l: the
+ * machine was shared (meta cpu_pinning starts with "none") and the client
+ * took >= 10% of the online CPUs.
+ */
+bool report_level_interference(const struct report_data *d, const struct report_level *l);
+
 void report_fmt_figure(const struct report_level *l, int fig, char *buf,
 		       size_t size);
 

@@ -4,6 +4,7 @@
  * printable. Inline SVG is not used: cairo names its glyph symbols the same
  * way in every SVG it writes, so two inlined charts would share ids.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ static const char css[] =
 	".summary{background:#f3f6fa;border-left:4px solid #0072b2;padding:.6em 1em}"
 	"pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}"
 	"dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15em 1em}"
-	"dl.kv dt{font-weight:bold}dl.kv dd{margin:0}";
+	"dl.kv dt{font-weight:bold}dl.kv dd{margin:0}"
+	"span.ci{font-size:.85em;color:#555;white-space:nowrap}td.interference{background:#fde8e8}"
+	"#configurations{font-size:.8em}#configurations th{white-space:normal;min-width:3em}";
 
 /* The columns of the per-configuration detail tables. */
 static const struct { int fig; const char *head; } detail_cols[] = {
@@ -61,6 +64,52 @@ static void td_fig(struct strbuf *sb, const struct report_level *l, int fig)
 		strbuf_adds(sb, "<td title=\"not measured\">&ndash;</td>");
 	else
 		td(sb, NULL, buf);
+}
+
+/* A figure with its 95% interval under it ("14.3" / "±0.6"; "556.87" / "[540.12, ?]"). */
+static void td_fig_ci(struct strbuf *sb, const struct report_level *l, int fig)
+{
+	char buf[64], ci[96];
+
+	report_fmt_figure(l, fig, buf, sizeof(buf));
+	report_fmt_interval(l, fig, ci, sizeof(ci));
+	if (!strcmp(buf, "-") || !ci[0]) {
+		td_fig(sb, l, fig);
+		return;
+	}
+	strbuf_adds(sb, "<td>");
+	strbuf_add_xml_escaped(sb, buf);
+	strbuf_adds(sb, "<br><span class=\"ci\" title=\"95% confidence interval\">");
+	strbuf_add_xml_escaped(sb, ci);
+	strbuf_adds(sb, "</span></td>");
+}
+
+/* Whether any level of the model knows the client's CPU share (files of schema 2). */
+static bool model_has_client_share(const struct report_model *m)
+{
+	for (size_t i = 0; i < m->n_configs; i++) {
+		for (size_t j = 0; j < m->configs[i].n_levels; j++) {
+			if (isfinite(m->configs[i].levels[j].client_cpu_share))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The client's CPU share of one level, flagged when it competed with the model. */
+static void td_client_share(struct strbuf *sb, const struct report_data *d,
+			    const struct report_level *l)
+{
+	if (!isfinite(l->client_cpu_share)) {
+		strbuf_adds(sb, "<td title=\"not measured\">&ndash;</td>");
+		return;
+	}
+	if (report_level_interference(d, l))
+		strbuf_addf(sb, "<td class=\"interference\" title=\"the load generator shared the "
+			    "machine with the model: figures may be low\">%.1f &#9888;</td>",
+			    l->client_cpu_share * 100);
+	else
+		strbuf_addf(sb, "<td>%.1f</td>", l->client_cpu_share * 100);
 }
 
 static void config_table(const struct report_model *m, struct strbuf *sb)
@@ -103,8 +152,8 @@ static void config_table(const struct report_model *m, struct strbuf *sb)
 			snprintf(buf, sizeof(buf), "%g", b->load);
 		td(sb, NULL, b ? buf : "-");
 		if (b) {
-			td_fig(sb, b, FIG_THROUGHPUT);
-			td_fig(sb, b, FIG_LATENCY_P99);
+			td_fig_ci(sb, b, FIG_THROUGHPUT);
+			td_fig_ci(sb, b, FIG_LATENCY_P99);
 			if (mem >= 0)
 				td_fig(sb, b, mem);
 			if (pw >= 0)
@@ -121,10 +170,11 @@ static void config_table(const struct report_model *m, struct strbuf *sb)
 	strbuf_adds(sb, "</table>\n");
 }
 
-static void detail_table(const struct report_model *m, const struct report_config *c,
-			 struct strbuf *sb)
+static void detail_table(const struct report_data *d, const struct report_model *m,
+			 const struct report_config *c, struct strbuf *sb)
 {
 	int mem = report_memory_figure(m), pw = report_power_figure(m);
+	bool share = model_has_client_share(m);
 	char buf[64];
 
 	strbuf_addf(sb, "<table class=\"detail\" id=\"detail-%s\"><tr><th>Batch</th><th>%s</th>"
@@ -136,6 +186,8 @@ static void detail_table(const struct report_model *m, const struct report_confi
 		strbuf_addf(sb, "<th>%s</th>", figure_table[mem].header);
 	if (pw >= 0)
 		strbuf_addf(sb, "<th>%s</th>", figure_table[pw].header);
+	if (share)
+		strbuf_adds(sb, "<th>Client CPU share (%)</th>");
 	strbuf_adds(sb, "</tr>\n");
 	for (size_t j = 0; j < c->n_levels; j++) {
 		const struct report_level *l = &c->levels[j];
@@ -153,14 +205,46 @@ static void detail_table(const struct report_model *m, const struct report_confi
 		}
 		strbuf_adds(sb, "</td>");
 		for (size_t k = 0; k < sizeof(detail_cols) / sizeof(detail_cols[0]); k++)
-			td_fig(sb, l, detail_cols[k].fig);
+			td_fig_ci(sb, l, detail_cols[k].fig);
 		if (mem >= 0)
 			td_fig(sb, l, mem);
 		if (pw >= 0)
 			td_fig(sb, l, pw);
+		if (share)
+			td_client_share(sb, d, l);
 		strbuf_adds(sb, "</tr>\n");
 	}
 	strbuf_adds(sb, "</table>\n");
+}
+
+/* One sentence when the load generator competed with the model at some level. */
+static void interference_note(const struct report_data *d, const struct report_model *m,
+			      struct strbuf *sb)
+{
+	const struct report_config *worst_c = NULL;
+	const struct report_level *worst = NULL;
+
+	for (size_t i = 0; i < m->n_configs; i++) {
+		for (size_t j = 0; j < m->configs[i].n_levels; j++) {
+			const struct report_level *l = &m->configs[i].levels[j];
+
+			if (report_level_interference(d, l) &&
+			    (!worst || l->client_cpu_share > worst->client_cpu_share)) {
+				worst = l;
+				worst_c = &m->configs[i];
+			}
+		}
+	}
+	if (!worst)
+		return;
+	strbuf_addf(sb, "<p class=\"note\" id=\"interference\">The load generator shared the "
+		    "machine with the model (no CPU pinning) and took up to %.1f%% of its CPUs, "
+		    "at %s %g, batch %lld of ", worst->client_cpu_share * 100,
+		    m->load_kind == LOAD_REQUEST_RATE ? "request rate" : "concurrency",
+		    worst->load, (long long)worst->batch_size);
+	strbuf_add_xml_escaped(sb, worst_c->name);
+	strbuf_adds(sb, ": the levels marked &#9888; may understate the model "
+		    "(pin with --server-cpus and --client-cpus).</p>\n");
 }
 
 void report_html(const struct report_data *d, const struct report_model *m,
@@ -242,6 +326,11 @@ void report_html(const struct report_data *d, const struct report_model *m,
 	strbuf_adds(sb, "</dd>\n<dt>GPUs</dt><dd>");
 	strbuf_add_xml_escaped(sb, d->machine_gpus);
 	strbuf_adds(sb, "</dd>\n");
+	if (d->cpu_pinning) {
+		strbuf_adds(sb, "<dt>CPU pinning</dt><dd>");
+		strbuf_add_xml_escaped(sb, d->cpu_pinning);
+		strbuf_adds(sb, "</dd>\n");
+	}
 	if (!d->machine_from_db)
 		strbuf_adds(sb, "<dt></dt><dd><em>results.db does not record the machine; CPU and "
 			    "memory describe the machine that wrote this report.</em></dd>\n");
@@ -270,6 +359,7 @@ void report_html(const struct report_data *d, const struct report_model *m,
 			    "(the analysis did not finish); the ranking below applies the same "
 			    "rules to what was measured.</p>\n");
 	config_table(m, sb);
+	interference_note(d, m, sb);
 
 	strbuf_adds(sb, "<h2 id=\"charts\">Charts</h2>\n");
 	for (size_t i = 0; i < cs->n; i++) {
@@ -316,7 +406,7 @@ void report_html(const struct report_data *d, const struct report_model *m,
 			strbuf_adds(sb, "</p>\n");
 		}
 		if (c->n_levels)
-			detail_table(m, c, sb);
+			detail_table(d, m, c, sb);
 		else
 			strbuf_adds(sb, "<p>No measurement.</p>\n");
 	}

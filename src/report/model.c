@@ -183,6 +183,8 @@ static int load_machine(struct store *s, struct report_data *d, const char *gpus
 		rc = store_meta_get(s, "machine_memory", &d->machine_memory, err);
 	if (!rc)
 		rc = store_meta_get(s, "machine_gpus", &d->machine_gpus, err);
+	if (!rc)
+		rc = store_meta_get(s, "cpu_pinning", &d->cpu_pinning, err);
 	if (rc)
 		return rc;
 	d->machine_from_db = d->machine_cpu != NULL;
@@ -255,6 +257,8 @@ static int load_levels(struct store *s, int64_t variant_id, struct report_config
 		l->status = ls[i].status;
 		l->message = ls[i].message;
 		l->fig = ls[i].fig;
+		l->phase = ls[i].phase;
+		l->client_cpu_share = ls[i].client_cpu_share;
 	}
 	free(ls);
 	return 0;
@@ -395,6 +399,20 @@ static int find_best_levels(struct store *s, struct report_model *m, const int64
 	return rc;
 }
 
+/* The tier columns of a recorded row (empty in files written before them). */
+static void ranked_tier(const struct store_ranked *row, struct report_config *c,
+			struct report_model *m)
+{
+	c->has_gain_ci = row->row.has_gain_ci;
+	c->gain_lo_pct = row->row.gain_lo_pct;
+	c->gain_hi_pct = row->row.gain_hi_pct;
+	c->in_top_tier = row->row.in_top_tier;
+	if (row->row.borderline[0])
+		c->borderline = xstrdup(row->row.borderline);
+	if (row->rank == 1 && row->row.recommendation[0] && !m->recommendation)
+		m->recommendation = xstrdup(row->row.recommendation);
+}
+
 /* The ranking analyze recorded (its latest run that ranked this model), else one made here. */
 static int load_ranking(struct store *s, int64_t model_id, const int64_t *ids,
 			struct report_model *m, struct it_error *err)
@@ -418,6 +436,7 @@ static int load_ranking(struct store *s, int64_t model_id, const int64_t *ids,
 			c->passes = rs[r].row.satisfies_constraints;
 			c->has_gain = rs[r].row.has_gain;
 			c->gain_pct = rs[r].row.gain_vs_default_pct;
+			ranked_tier(&rs[r], c, m);
 			m->ranking_from_db = true;
 		}
 	}
@@ -605,6 +624,7 @@ void report_data_release(struct report_data *d)
 			free(c->status);
 			free(c->failure_reason);
 			free(c->config_pbtxt);
+			free(c->borderline);
 		}
 		free(m->configs);
 		free(m->name);
@@ -614,6 +634,7 @@ void report_data_release(struct report_data *d)
 		free(m->objectives_text);
 		free(m->constraints_text);
 		free(m->best_config_path);
+		free(m->recommendation);
 	}
 	free(d->models);
 	free(d->export_path);
@@ -627,6 +648,7 @@ void report_data_release(struct report_data *d)
 	free(d->server_mode);
 	free(d->machine_cpu);
 	free(d->machine_memory);
+	free(d->cpu_pinning);
 	free(d->machine_gpus);
 	memset(d, 0, sizeof(*d));
 }

@@ -27,7 +27,9 @@ struct report_level {
 	double load;                    /* concurrency or requests/s */
 	enum measurement_status status;
 	char *message;                  /* why not ok; NULL when ok */
-	struct figures fig;
+	struct figures fig;             /* with their 95% intervals where known */
+	enum measurement_phase phase;
+	double client_cpu_share;        /* load generator CPU / online CPUs; NAN unknown */
 };
 
 /** One configuration (a variant). */
@@ -48,6 +50,10 @@ struct report_config {
 	bool passes;                    /* its best level meets the constraints */
 	bool has_gain;
 	double gain_pct;                /* weighted gain over the default, % */
+	bool has_gain_ci;
+	double gain_lo_pct, gain_hi_pct; /* its 95% interval */
+	bool in_top_tier;               /* equal to the best within measurement noise */
+	char *borderline;               /* constraint tags whose interval straddles the limit; NULL none */
 };
 
 /** One model. */
@@ -64,6 +70,7 @@ struct report_model {
 	char *constraints_text;         /* "p99 latency <= 40 ms" or "none" */
 	char *best_config_path;         /* <export>/best/<model>/config.pbtxt; NULL if absent */
 	bool ranking_from_db;           /* else ranked by the report */
+	char *recommendation;           /* analyze's tier sentence; NULL when not recorded */
 };
 
 /** A whole results.db. */
@@ -78,6 +85,7 @@ struct report_data {
 	size_t n_runs;
 	char *machine_cpu, *machine_memory, *machine_gpus;
 	bool machine_from_db;           /* else described from the machine writing the report */
+	char *cpu_pinning;              /* meta cpu_pinning; NULL when not recorded */
 	struct report_model *models;
 	size_t n_models;
 };

@@ -131,6 +131,23 @@ static size_t count_line_configs(const struct report_model *m)
 	return n;
 }
 
+/*
+ * Adds level l's figure f at x to s, with its 95% interval when known (an
+ * invalid level is a gap). Returns whether a bound was added.
+ */
+static bool add_level_point(struct chart_series *s, const struct report_level *l, double x,
+			    int f)
+{
+	double lo = NAN, hi = NAN, y = NAN;
+
+	if (report_level_valid(l)) {
+		y = figures_get(&l->fig, (enum figure)f, NAN);
+		figures_interval(&l->fig, (enum figure)f, &lo, &hi);
+	}
+	chart_series_add_interval(s, x, y, lo, hi);
+	return !isnan(y) && (!isnan(lo) || !isnan(hi));
+}
+
 /* A chart of figure f against load, one line per configuration. */
 static void chart_vs_load(const struct report_model *m, struct report_charts *cs,
 			  const char *id, int f, const char *title, const char *yl,
@@ -141,6 +158,7 @@ static void chart_vs_load(const struct report_model *m, struct report_charts *cs
 	struct report_chart *rc = add_chart(cs, id, CHART_LINES, title, xl, yl);
 	size_t idx[MAX_LINES], n, total;
 	char name[256];
+	bool bars = false;
 
 	rc->chart.x_ticks_at_data = true;
 	n = line_configs(m, idx, MAX_LINES);
@@ -156,8 +174,7 @@ static void chart_vs_load(const struct report_model *m, struct report_charts *cs
 
 			if (l->batch_size != m->chart_batch)
 				continue;
-			chart_series_add(s, l->load, report_level_valid(l) ?
-					 figures_get(&l->fig, (enum figure)f, NAN) : NAN);
+			bars |= add_level_point(s, l, l->load, f);
 		}
 	}
 	rc->drawn = f >= 0 && chart_has_data(&rc->chart);
@@ -166,8 +183,9 @@ static void chart_vs_load(const struct report_model *m, struct report_charts *cs
 		return;
 	}
 	set_text(&rc->caption, "%s against %s, client batch size %lld, one line per "
-		 "configuration%s.", title, report_load_name(m), (long long)m->chart_batch,
-		 total > n ? " (the best ones; every configuration is in the tables)" : "");
+		 "configuration%s%s.", title, report_load_name(m), (long long)m->chart_batch,
+		 total > n ? " (the best ones; every configuration is in the tables)" : "",
+		 bars ? "; error bars are 95% confidence intervals" : "");
 }
 
 /* Model Analyzer's summary charts: figure f against p99 latency for the best and the default. */
@@ -178,6 +196,7 @@ static void chart_vs_latency(const struct report_model *m, struct report_charts 
 	struct report_chart *rc = add_chart(cs, id, CHART_LINES, title, "p99 latency (ms)", yl);
 	size_t shown = 0;
 	char name[256];
+	bool bars = false;
 
 	for (size_t i = 0; f >= 0 && i < m->n_configs; i++) {
 		const struct report_config *c = &m->configs[i];
@@ -205,7 +224,7 @@ static void chart_vs_latency(const struct report_model *m, struct report_charts 
 					continue;
 				last = v;
 			}
-			chart_series_add(s, l->fig.v[FIG_LATENCY_P99], v);
+			bars |= add_level_point(s, l, l->fig.v[FIG_LATENCY_P99], f);
 		}
 		shown++;
 	}
@@ -230,10 +249,11 @@ static void chart_vs_latency(const struct report_model *m, struct report_charts 
 		return;
 	}
 	set_text(&rc->caption, "%s for the %zu best configuration%s and the default, one point "
-		 "per %s level%s%s.", title, shown, shown == 1 ? "" : "s", report_load_name(m),
+		 "per %s level%s%s%s.", title, shown, shown == 1 ? "" : "s", report_load_name(m),
 		 f == FIG_THROUGHPUT ? " (points where throughput does not grow are left out, "
 		 "as Model Analyzer does)" : "",
-		 rc->chart.n_refs ? "; dashed lines are the constraint targets" : "");
+		 rc->chart.n_refs ? "; dashed lines are the constraint targets" : "",
+		 bars ? "; error bars are 95% confidence intervals of the y value" : "");
 }
 
 static void chart_breakdown(const struct report_model *m, struct report_charts *cs,

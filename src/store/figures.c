@@ -71,3 +71,42 @@ double figures_get(const struct figures *fs, enum figure f, double absent)
 {
 	return figures_has(fs, f) ? fs->v[f] : absent;
 }
+
+bool figure_has_interval(enum figure f)
+{
+	switch (f) {
+	case FIG_THROUGHPUT:
+	case FIG_LATENCY_AVG:
+	case FIG_LATENCY_P50:
+	case FIG_LATENCY_P90:
+	case FIG_LATENCY_P95:
+	case FIG_LATENCY_P99:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void figures_set_interval(struct figures *fs, enum figure f, double lo, double hi)
+{
+	if (f >= FIG_COUNT || !figure_has_interval(f))
+		return;
+	if (isfinite(lo)) {
+		fs->lo[f] = lo;
+		fs->lo_present |= (uint64_t)1 << f;
+	}
+	if (isfinite(hi)) {
+		fs->hi[f] = hi;
+		fs->hi_present |= (uint64_t)1 << f;
+	}
+}
+
+bool figures_interval(const struct figures *fs, enum figure f, double *lo, double *hi)
+{
+	bool has_lo = f < FIG_COUNT && (fs->lo_present >> f) & 1;
+	bool has_hi = f < FIG_COUNT && (fs->hi_present >> f) & 1;
+
+	*lo = has_lo ? fs->lo[f] : NAN;
+	*hi = has_hi ? fs->hi[f] : NAN;
+	return has_lo && has_hi;
+}

@@ -73,6 +73,13 @@ int figure_by_tag(const char *tag);
 struct figures {
 	double v[FIG_COUNT];
 	uint64_t present;       /* bit i: figure i was measured */
+	/*
+	 * The 95% confidence interval of the figures that have one
+	 * (figure_has_interval(); docs/statistics.md): each bound is known
+	 * on its own (a p99 of few requests has a lower bound only).
+	 */
+	double lo[FIG_COUNT], hi[FIG_COUNT];
+	uint64_t lo_present, hi_present;
 };
 
 /** Sets figure f to value (which must be finite; NaN/inf are left absent). */
@@ -83,5 +90,24 @@ bool figures_has(const struct figures *fs, enum figure f);
 
 /** The value of figure f, or `absent` when it was not measured. */
 double figures_get(const struct figures *fs, enum figure f, double absent);
+
+/**
+ * True for the figures measured with a confidence interval: throughput,
+ * average latency and the p50/p90/p95/p99 latencies.
+ */
+bool figure_has_interval(enum figure f);
+
+/**
+ * Sets the interval of figure f; a bound that is not finite (NAN: the data
+ * could not give it) is left absent. Ignored for a figure without
+ * intervals.
+ */
+void figures_set_interval(struct figures *fs, enum figure f, double lo, double hi);
+
+/**
+ * The interval of figure f: *lo and *hi get the known bounds and NAN for
+ * the others. Returns true when both are known.
+ */
+bool figures_interval(const struct figures *fs, enum figure f, double *lo, double *hi);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "store/query.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,13 @@ static void read_level(sqlite3_stmt *st, struct store_level *l)
 	l->load_kind = store_load_kind_parse((const char *)sqlite3_column_text(st, 2));
 	l->load_value = sqlite3_column_double(st, 3);
 	l->status = store_measurement_status_parse((const char *)sqlite3_column_text(st, 4));
+	struct store_measurement m = { 0 };
+
 	l->message = store_column_strdup(st, 5);
 	store_read_figures(st, 6, &l->fig);
+	store_read_meas_v2(st, 6 + FIG_COUNT, &l->fig, &m);
+	l->phase = m.phase;
+	l->client_cpu_share = m.client_cpu_share;
 }
 
 int store_levels_current(struct store *s, int64_t variant_id,
@@ -160,10 +166,11 @@ int store_levels_current(struct store *s, int64_t variant_id,
 
 	strbuf_init(&sql, 0);
 	/* The latest run's measurement settings; ties keep measurement order. */
-	strbuf_addf(&sql, "SELECT id, batch_size, load_kind, load_value, status, message, %s "
+	strbuf_addf(&sql, "SELECT id, batch_size, load_kind, load_value, status, message, %s, %s "
 		    "FROM measurements WHERE variant_id = ? AND profile_key = "
 		    "(SELECT profile_key FROM runs ORDER BY id DESC LIMIT 1) "
-		    "ORDER BY batch_size, load_kind, load_value, id", s->figure_columns);
+		    "ORDER BY batch_size, load_kind, load_value, id", s->figure_columns,
+		    s->meas_v2_columns);
 	rc = store_prepare(s, sql.buf, &st, err);
 	if (rc)
 		goto out;
@@ -245,6 +252,23 @@ out:
 	return rc;
 }
 
+/* The tier columns of a ranking row from column `first` on (NULL: absent). */
+static void read_rank_tier(sqlite3_stmt *st, int first, struct store_rank *r)
+{
+	const unsigned char *t;
+
+	r->has_gain_ci = sqlite3_column_type(st, first) != SQLITE_NULL &&
+			 sqlite3_column_type(st, first + 1) != SQLITE_NULL;
+	r->gain_lo_pct = sqlite3_column_double(st, first);
+	r->gain_hi_pct = sqlite3_column_double(st, first + 1);
+	r->in_top_tier = sqlite3_column_int(st, first + 2) != 0;
+	r->measured_rank = sqlite3_column_int64(st, first + 3);
+	t = sqlite3_column_text(st, first + 4);
+	snprintf(r->borderline, sizeof(r->borderline), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(st, first + 5);
+	snprintf(r->recommendation, sizeof(r->recommendation), "%s", t ? (const char *)t : "");
+}
+
 int store_ranking_latest(struct store *s, int64_t model_id,
 			 struct store_ranked **out, size_t *n,
 			 struct it_error *err)
@@ -252,11 +276,22 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 	sqlite3_stmt *st = NULL;
 	struct store_ranked *rs = NULL;
 	size_t count = 0, alloc = 0;
+	bool tier = false;
 	int rc, step;
 
-	rc = store_prepare(s, "SELECT rank, variant_id, best_measurement_id, "
-			   "satisfies_constraints, gain_vs_default_pct FROM rankings "
+	/* A file written before the tier columns (read-only: never migrated) reads them as NULL. */
+	rc = store_table_has_column(s, "rankings", "in_top_tier", &tier, err);
+	if (rc)
+		goto out;
+	rc = store_prepare(s, tier ?
+			   "SELECT rank, variant_id, best_measurement_id, "
+			   "satisfies_constraints, gain_vs_default_pct, gain_lo_pct, gain_hi_pct, "
+			   "in_top_tier, measured_rank, borderline, recommendation FROM rankings "
 			   "WHERE model_id = ?1 AND run_id = "
+			   "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank" :
+			   "SELECT rank, variant_id, best_measurement_id, "
+			   "satisfies_constraints, gain_vs_default_pct, NULL, NULL, 0, NULL, NULL, "
+			   "NULL FROM rankings WHERE model_id = ?1 AND run_id = "
 			   "(SELECT max(run_id) FROM rankings WHERE model_id = ?1) ORDER BY rank",
 			   &st, err);
 	if (rc)
@@ -274,6 +309,7 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 		r->satisfies_constraints = sqlite3_column_int(st, 3) != 0;
 		r->has_gain = sqlite3_column_type(st, 4) != SQLITE_NULL;
 		r->gain_vs_default_pct = sqlite3_column_double(st, 4);
+		read_rank_tier(st, 5, r);
 	}
 	if (step != SQLITE_DONE)
 		rc = store_db_error(s, err, "reading the ranking");
@@ -286,4 +322,26 @@ out:
 	*out = rs;
 	*n = count;
 	return 0;
+}
+
+int store_profile_key_used(struct store *s, const char *profile_key, bool *used,
+			   struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*used = false;
+	rc = store_prepare(s, "SELECT 1 FROM measurements WHERE profile_key = ? LIMIT 1",
+			   &st, err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, profile_key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*used = true;
+	else if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading measurements");
+out:
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -74,7 +74,9 @@ struct store_level {
 	double load_value;
 	enum measurement_status status;
 	char *message;                  /* owned; NULL when none */
-	struct figures fig;
+	struct figures fig;             /* with the 95% intervals known */
+	enum measurement_phase phase;   /* PHASE_SWEEP in a file of schema 1 */
+	double client_cpu_share;        /* load generator CPU / online CPUs; NAN unknown */
 };
 
 /**
@@ -121,5 +123,13 @@ struct store_ranked {
 int store_ranking_latest(struct store *s, int64_t model_id,
 			 struct store_ranked **out, size_t *n,
 			 struct it_error *err);
+
+/**
+ * Whether any measurement was taken with this profile_key (analyze's
+ * resume keeps the rule a database was measured under). Errors only on a
+ * failing read.
+ */
+int store_profile_key_used(struct store *s, const char *profile_key, bool *used,
+			   struct it_error *err);
 
 #endif

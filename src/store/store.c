@@ -37,6 +37,20 @@ const char *load_kind_name(enum load_kind k)
 	return k == LOAD_REQUEST_RATE ? load_kind_names[1] : load_kind_names[0];
 }
 
+static int parse_name(const char *s, const char *const *names, int n, int def);
+
+static const char *const phase_names[] = { "sweep", "interleaved" };
+
+const char *measurement_phase_name(enum measurement_phase p)
+{
+	return p == PHASE_INTERLEAVED ? phase_names[1] : phase_names[0];
+}
+
+enum measurement_phase store_measurement_phase_parse(const char *s)
+{
+	return (enum measurement_phase)parse_name(s, phase_names, 2, PHASE_SWEEP);
+}
+
 const char *measurement_status_name(enum measurement_status s)
 {
 	if ((unsigned)s >= sizeof(meas_status_names) / sizeof(meas_status_names[0]))
@@ -211,6 +225,196 @@ static void add_figure_columns(struct strbuf *sb)
 		strbuf_addf(sb, "  %s REAL,\n", figure_table[i].column);
 }
 
+/*
+ * The columns schema 2 added to measurements (docs/results-db.md): the
+ * 95% interval bounds of the figures that have one, the phase, the
+ * precision rule's verdict, racing's early stop, the client's CPU share.
+ */
+static void add_measurement_v2_columns(struct strbuf *sb)
+{
+	for (int i = 0; i < FIG_COUNT; i++) {
+		if (figure_has_interval((enum figure)i))
+			strbuf_addf(sb, "  %s_lo REAL,\n  %s_hi REAL,\n",
+				    figure_table[i].column, figure_table[i].column);
+	}
+	strbuf_adds(sb,
+		"  phase TEXT NOT NULL DEFAULT 'sweep' CHECK (phase IN ('sweep','interleaved')),\n"
+		"  precision_met INTEGER,\n"
+		"  stopped_early INTEGER NOT NULL DEFAULT 0,\n"
+		"  client_cpu_share REAL,\n");
+}
+
+/* CREATE TABLE <name> with the measurements columns of this schema. */
+static void add_measurements_table(struct strbuf *sb, const char *name)
+{
+	strbuf_addf(sb,
+		"CREATE TABLE %s (\n"
+		"  id INTEGER PRIMARY KEY,\n"
+		"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+		"  variant_id INTEGER NOT NULL REFERENCES variants(id),\n"
+		"  profile_key TEXT NOT NULL,\n"
+		"  batch_size INTEGER NOT NULL,\n"
+		"  load_kind TEXT NOT NULL CHECK (load_kind IN ('concurrency','request_rate')),\n"
+		"  load_value REAL NOT NULL,\n"
+		"  status TEXT NOT NULL CHECK (status IN ('ok','unstable','failed','over_threshold')),\n"
+		"  message TEXT,\n", name);
+	add_figure_columns(sb);
+	strbuf_adds(sb,
+		"  request_count INTEGER,\n"
+		"  failed_count INTEGER,\n"
+		"  window_count INTEGER NOT NULL,\n"
+		"  merged_first INTEGER,\n"
+		"  merged_count INTEGER,\n"
+		"  window_mode TEXT NOT NULL,\n"
+		"  window_ms REAL,\n"
+		"  window_requests INTEGER,\n"
+		"  stability_pct REAL,\n"
+		"  client_saturated INTEGER NOT NULL,\n"
+		"  started_at TEXT NOT NULL,\n"
+		"  finished_at TEXT NOT NULL,\n"
+		"  duration_s REAL NOT NULL,\n");
+	add_measurement_v2_columns(sb);
+	/* The phase is part of the identity: an interleaved level never replaces the sweep's. */
+	strbuf_adds(sb,
+		"  UNIQUE (variant_id, profile_key, batch_size, load_kind, load_value, phase)\n"
+		");\n");
+}
+
+/*
+ * The rankings columns of the top tier and the cost order (issue #12;
+ * docs/results-db.md). create_schema() writes them; migrate_rankings()
+ * adds them to a file of the same schema version written before them.
+ */
+static const struct {
+	const char *name, *decl;
+} rankings_tier_columns[] = {
+	{ "gain_lo_pct", "REAL" },
+	{ "gain_hi_pct", "REAL" },
+	{ "in_top_tier", "INTEGER NOT NULL DEFAULT 0" },
+	{ "measured_rank", "INTEGER" },
+	{ "borderline", "TEXT" },
+	{ "recommendation", "TEXT" },
+};
+
+static void add_rankings_tier_columns(struct strbuf *sb)
+{
+	for (size_t i = 0; i < sizeof(rankings_tier_columns) / sizeof(rankings_tier_columns[0]); i++)
+		strbuf_addf(sb, "  %s %s,\n", rankings_tier_columns[i].name,
+			    rankings_tier_columns[i].decl);
+}
+
+/* *cols: the comma-separated column names of table. */
+static int table_column_list(struct store *s, const char *table, struct strbuf *cols,
+			     struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strbuf sql;
+	int rc, step;
+
+	strbuf_init(&sql, 0);
+	strbuf_addf(&sql, "SELECT name FROM pragma_table_info('%s')", table);
+	rc = store_prepare(s, sql.buf, &st, err);
+	strbuf_release(&sql);
+	if (rc)
+		return rc;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		strbuf_addf(cols, "%s%s", cols->len ? ", " : "", sqlite3_column_text(st, 0));
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading a table's columns");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_table_has_column(struct store *s, const char *table, const char *column,
+			   bool *has, struct it_error *err)
+{
+	struct strbuf cols, all, want;
+	int rc;
+
+	*has = false;
+	strbuf_init(&cols, 0);
+	strbuf_init(&all, 0);
+	strbuf_init(&want, 0);
+	rc = table_column_list(s, table, &cols, err);
+	if (!rc) {
+		/* ", a, b, c, " holds ", b, " exactly when b is a column. */
+		strbuf_addf(&all, ", %s, ", cols.buf);
+		strbuf_addf(&want, ", %s, ", column);
+		*has = strstr(all.buf, want.buf) != NULL;
+	}
+	strbuf_release(&want);
+	strbuf_release(&all);
+	strbuf_release(&cols);
+	return rc;
+}
+
+/* ALTER TABLE rankings ADD COLUMN for each tier column a file lacks. */
+static int migrate_rankings(struct store *s, struct it_error *err)
+{
+	struct strbuf sql;
+	int rc = 0;
+
+	strbuf_init(&sql, 0);
+	for (size_t i = 0; i < sizeof(rankings_tier_columns) / sizeof(rankings_tier_columns[0]) &&
+	     !rc; i++) {
+		bool has = false;
+
+		rc = store_table_has_column(s, "rankings", rankings_tier_columns[i].name, &has, err);
+		if (rc || has)
+			continue;
+		strbuf_setlen(&sql, 0);
+		strbuf_addf(&sql, "ALTER TABLE rankings ADD COLUMN %s %s",
+			    rankings_tier_columns[i].name, rankings_tier_columns[i].decl);
+		rc = exec_sql(s, sql.buf, err);
+	}
+	strbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Schema 1 -> 2, in place: measurements gets the columns of
+ * add_measurement_v2_columns() (NULL bounds, phase 'sweep': every row of
+ * schema 1 is a sweep's) and the phase joins its uniqueness key. A UNIQUE
+ * constraint cannot be altered, so the table is rebuilt the way SQLite
+ * documents ("other kinds of table schema changes": foreign keys off,
+ * copy, drop, rename), in one transaction with the version bump.
+ */
+static int migrate_v1(struct store *s, struct it_error *err)
+{
+	struct strbuf sql, cols;
+	int rc;
+
+	strbuf_init(&sql, 0);
+	strbuf_init(&cols, 0);
+	rc = table_column_list(s, "measurements", &cols, err);
+	if (rc)
+		goto out;
+	strbuf_adds(&sql, "BEGIN IMMEDIATE;\n");
+	add_measurements_table(&sql, "measurements_v2");
+	strbuf_addf(&sql,
+		"INSERT INTO measurements_v2 (%s) SELECT %s FROM measurements;\n"
+		"DROP TABLE measurements;\n"
+		"ALTER TABLE measurements_v2 RENAME TO measurements;\n"
+		"CREATE INDEX measurements_by_variant ON measurements(variant_id);\n"
+		"UPDATE meta SET value = '%d' WHERE key = 'schema_version';\n"
+		"PRAGMA user_version = %d;\n"
+		"COMMIT;\n", cols.buf, cols.buf, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+	rc = exec_sql(s, "PRAGMA foreign_keys=OFF", err);
+	if (rc)
+		goto out;
+	rc = exec_sql(s, sql.buf, err);
+	if (rc) {
+		tx_rollback(s);
+		it_error_prefix(err, "migrating results.db from schema version 1");
+	}
+	if (exec_sql(s, "PRAGMA foreign_keys=ON", rc ? NULL : err) && !rc)
+		rc = IT_ERR_IO;
+out:
+	strbuf_release(&cols);
+	strbuf_release(&sql);
+	return rc;
+}
+
 static int create_schema(struct store *s, struct it_error *err)
 {
 	struct strbuf sql;
@@ -269,35 +473,10 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  created_at TEXT NOT NULL,\n"
 		"  updated_at TEXT NOT NULL,\n"
 		"  UNIQUE (model_id, config_key)\n"
-		");\n"
-		"CREATE TABLE measurements (\n"
-		"  id INTEGER PRIMARY KEY,\n"
-		"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-		"  variant_id INTEGER NOT NULL REFERENCES variants(id),\n"
-		"  profile_key TEXT NOT NULL,\n"
-		"  batch_size INTEGER NOT NULL,\n"
-		"  load_kind TEXT NOT NULL CHECK (load_kind IN ('concurrency','request_rate')),\n"
-		"  load_value REAL NOT NULL,\n"
-		"  status TEXT NOT NULL CHECK (status IN ('ok','unstable','failed','over_threshold')),\n"
-		"  message TEXT,\n",
+		");\n",
 		STORE_SCHEMA_VERSION);
-	add_figure_columns(&sql);
+	add_measurements_table(&sql, "measurements");
 	strbuf_adds(&sql,
-		"  request_count INTEGER,\n"
-		"  failed_count INTEGER,\n"
-		"  window_count INTEGER NOT NULL,\n"
-		"  merged_first INTEGER,\n"
-		"  merged_count INTEGER,\n"
-		"  window_mode TEXT NOT NULL,\n"
-		"  window_ms REAL,\n"
-		"  window_requests INTEGER,\n"
-		"  stability_pct REAL,\n"
-		"  client_saturated INTEGER NOT NULL,\n"
-		"  started_at TEXT NOT NULL,\n"
-		"  finished_at TEXT NOT NULL,\n"
-		"  duration_s REAL NOT NULL,\n"
-		"  UNIQUE (variant_id, profile_key, batch_size, load_kind, load_value)\n"
-		");\n"
 		"CREATE TABLE measurement_windows (\n"
 		"  measurement_id INTEGER NOT NULL REFERENCES measurements(id),\n"
 		"  window_index INTEGER NOT NULL,\n"
@@ -345,7 +524,9 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  variant_id INTEGER NOT NULL REFERENCES variants(id),\n"
 		"  best_measurement_id INTEGER REFERENCES measurements(id),\n"
 		"  satisfies_constraints INTEGER NOT NULL,\n"
-		"  gain_vs_default_pct REAL,\n"
+		"  gain_vs_default_pct REAL,\n");
+	add_rankings_tier_columns(&sql);
+	strbuf_adds(&sql,
 		"  PRIMARY KEY (run_id, model_id, rank)\n"
 		");\n"
 		"CREATE TABLE events (\n"
@@ -389,19 +570,35 @@ out:
 	return rc;
 }
 
-/* The figure column list and its placeholders, for the statements that read or write them all. */
+/*
+ * The figure column list and its placeholders, for the statements that read
+ * or write them all, and the measurement columns of schema 2: their names,
+ * or for a file of schema 1 (read-only) what they mean there (no bounds,
+ * a sweep, precision unknown, not stopped early, share unknown).
+ */
 static void figure_lists(struct store *s)
 {
-	struct strbuf cols, params;
+	struct strbuf cols, params, v2;
 
 	strbuf_init(&cols, 0);
 	strbuf_init(&params, 0);
+	strbuf_init(&v2, 0);
 	for (int i = 0; i < FIG_COUNT; i++) {
 		strbuf_addf(&cols, "%s%s", i ? ", " : "", figure_table[i].column);
 		strbuf_adds(&params, i ? ", ?" : "?");
+		if (!figure_has_interval((enum figure)i))
+			continue;
+		if (s->has_v2)
+			strbuf_addf(&v2, "%s_lo, %s_hi, ", figure_table[i].column,
+				    figure_table[i].column);
+		else
+			strbuf_adds(&v2, "NULL, NULL, ");
 	}
+	strbuf_adds(&v2, s->has_v2 ? "phase, precision_met, stopped_early, client_cpu_share" :
+		    "'sweep', NULL, 0, NULL");
 	s->figure_columns = strbuf_detach(&cols, NULL);
 	s->figure_params = strbuf_detach(&params, NULL);
+	s->meas_v2_columns = strbuf_detach(&v2, NULL);
 }
 
 int store_open(const char *path, struct store **out, struct it_error *err)
@@ -450,12 +647,23 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 		rc = create_schema(s, err);
 		if (rc)
 			goto out;
+	} else if (version == STORE_SCHEMA_VERSION_V1) {
+		rc = migrate_v1(s, err);
+		if (!rc)
+			rc = migrate_rankings(s, err);
+		if (rc)
+			goto out;
 	} else if (version != STORE_SCHEMA_VERSION) {
 		rc = it_error_set(err, IT_ERR_UNSUPPORTED,
 				  "%s: results database schema version %d; this infertune reads version %d",
 				  path, version, STORE_SCHEMA_VERSION);
 		goto out;
+	} else {
+		rc = migrate_rankings(s, err);
+		if (rc)
+			goto out;
 	}
+	s->has_v2 = true;
 	figure_lists(s);
 	*out = s;
 	s = NULL;
@@ -483,6 +691,8 @@ int store_open_readonly(const char *path, struct store **out,
 		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* A file of schema 1 (or no infertune file: its first query fails) lacks them. */
+	store_table_has_column(s, "measurements", "phase", &s->has_v2, NULL);
 	figure_lists(s);
 	*out = s;
 	s = NULL;
@@ -505,6 +715,7 @@ void store_close(struct store *s)
 	}
 	free(s->figure_columns);
 	free(s->figure_params);
+	free(s->meas_v2_columns);
 	free(s->path);
 	free(s);
 }
@@ -984,6 +1195,54 @@ void store_read_figures(sqlite3_stmt *st, int first, struct figures *fs)
 	}
 }
 
+/* Binds the values of s->meas_v2_columns from parameter i on; returns the next. */
+static int bind_meas_v2(sqlite3_stmt *st, int i, const struct store_measurement *m)
+{
+	for (int f = 0; f < FIG_COUNT; f++) {
+		double lo, hi;
+
+		if (!figure_has_interval((enum figure)f))
+			continue;
+		figures_interval(&m->fig, (enum figure)f, &lo, &hi);
+		bind_opt_double(st, i++, true, lo);
+		bind_opt_double(st, i++, true, hi);
+	}
+	bind_text(st, i++, measurement_phase_name(m->phase));
+	if (m->precision_known)
+		sqlite3_bind_int(st, i++, m->precision_met);
+	else
+		sqlite3_bind_null(st, i++);
+	sqlite3_bind_int(st, i++, m->stopped_early);
+	bind_opt_double(st, i++, true, m->client_cpu_share);
+	return i;
+}
+
+int store_read_meas_v2(sqlite3_stmt *st, int first, struct figures *fs,
+		       struct store_measurement *m)
+{
+	int i = first;
+
+	for (int f = 0; f < FIG_COUNT; f++) {
+		double b[2];
+
+		if (!figure_has_interval((enum figure)f))
+			continue;
+		for (int k = 0; k < 2; k++, i++)
+			b[k] = sqlite3_column_type(st, i) == SQLITE_NULL ? NAN :
+			       sqlite3_column_double(st, i);
+		figures_set_interval(fs, (enum figure)f, b[0], b[1]);
+	}
+	if (m) {
+		m->phase = store_measurement_phase_parse((const char *)sqlite3_column_text(st, i));
+		m->precision_known = sqlite3_column_type(st, i + 1) != SQLITE_NULL;
+		m->precision_met = sqlite3_column_int(st, i + 1) != 0;
+		m->stopped_early = sqlite3_column_int(st, i + 2) != 0;
+		m->client_cpu_share = sqlite3_column_type(st, i + 3) == SQLITE_NULL ? NAN :
+				      sqlite3_column_double(st, i + 3);
+	}
+	return i + 4;
+}
+
 int store_measurement_add(struct store *s, struct store_measurement *m,
 			  struct it_error *err)
 {
@@ -996,8 +1255,12 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 		    "batch_size, load_kind, load_value, status, message, %s, request_count, "
 		    "failed_count, window_count, merged_first, merged_count, window_mode, "
 		    "window_ms, window_requests, stability_pct, client_saturated, started_at, "
-		    "finished_at, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, %s, ?, ?, ?, ?, "
-		    "?, ?, ?, ?, ?, ?, ?, ?, ?)", s->figure_columns, s->figure_params);
+		    "finished_at, duration_s, %s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, %s, ?, ?, ?, ?, "
+		    "?, ?, ?, ?, ?, ?, ?, ?, ?", s->figure_columns, s->meas_v2_columns,
+		    s->figure_params);
+	for (int f = 0; f < FIG_COUNT; f++)
+		strbuf_adds(&sql, figure_has_interval((enum figure)f) ? ", ?, ?" : "");
+	strbuf_adds(&sql, ", ?, ?, ?, ?)");
 	rc = tx_begin(s, err);
 	if (rc)
 		goto out;
@@ -1040,6 +1303,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	bind_time(st, i++, m->started_at);
 	bind_time(st, i++, m->finished_at);
 	sqlite3_bind_double(st, i++, m->finished_at - m->started_at);
+	bind_meas_v2(st, i, m);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = store_db_error(s, err, "adding a measurement");
 		goto fail;
@@ -1097,7 +1361,7 @@ out:
 	return rc;
 }
 
-/* Column order of measurement reads: fixed columns, then the figures. */
+/* Column order of measurement reads: fixed columns, the figures, s->meas_v2_columns. */
 #define MEAS_FIXED "id, run_id, variant_id, profile_key, batch_size, load_kind, load_value, " \
 	"status, message, request_count, failed_count, window_count, merged_first, " \
 	"merged_count, window_mode, window_ms, window_requests, stability_pct, " \
@@ -1139,6 +1403,7 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	m->started_at = parse_iso(started);
 	m->finished_at = parse_iso(finished);
 	store_read_figures(st, MEAS_N_FIXED, &m->fig);
+	store_read_meas_v2(st, MEAS_N_FIXED + FIG_COUNT, &m->fig, m);
 
 	rc = store_prepare(s, "SELECT window_index, duration_ms, request_count, failed_count, "
 			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
@@ -1179,15 +1444,28 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 			   struct store_measurement *out, bool *found,
 			   struct it_error *err)
 {
+	return store_measurement_find_phase(s, PHASE_SWEEP, variant_id, profile_key,
+					    batch_size, kind, value, out, found, err);
+}
+
+int store_measurement_find_phase(struct store *s, enum measurement_phase phase,
+				 int64_t variant_id, const char *profile_key,
+				 int64_t batch_size, enum load_kind kind, double value,
+				 struct store_measurement *out, bool *found,
+				 struct it_error *err)
+{
 	sqlite3_stmt *st = NULL;
 	struct strbuf sql;
 	int rc, step;
 
 	*found = false;
+	/* A file of schema 1 holds sweeps only. */
+	if (!s->has_v2 && phase != PHASE_SWEEP)
+		return 0;
 	strbuf_init(&sql, 0);
-	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s FROM measurements WHERE variant_id = ? "
-		    "AND profile_key = ? AND batch_size = ? AND load_kind = ? AND load_value = ?",
-		    s->figure_columns);
+	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s, %s FROM measurements WHERE variant_id = ? "
+		    "AND profile_key = ? AND batch_size = ? AND load_kind = ? AND load_value = ?%s",
+		    s->figure_columns, s->meas_v2_columns, s->has_v2 ? " AND phase = ?" : "");
 	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)
@@ -1197,6 +1475,8 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 	sqlite3_bind_int64(st, 3, batch_size);
 	bind_text(st, 4, load_kind_name(kind));
 	sqlite3_bind_double(st, 5, value);
+	if (s->has_v2)
+		bind_text(st, 6, measurement_phase_name(phase));
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		rc = read_measurement(s, st, out, err);
@@ -1220,8 +1500,10 @@ int store_measurements_of_variant(struct store *s, int64_t variant_id,
 	int rc, step;
 
 	strbuf_init(&sql, 0);
-	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s FROM measurements WHERE variant_id = ?%s "
-		    "ORDER BY batch_size, load_kind, load_value", s->figure_columns,
+	/* A level's sweep comes before its interleaved re-measurement. */
+	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s, %s FROM measurements WHERE variant_id = ?%s "
+		    "ORDER BY batch_size, load_kind, load_value, phase = 'interleaved', id",
+		    s->figure_columns, s->meas_v2_columns,
 		    profile_key ? " AND profile_key = ?" : "");
 	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
@@ -1330,6 +1612,20 @@ int store_server_only_latest(struct store *s, struct store_server_only *out,
 	return rc;
 }
 
+/* The tier columns of a ranking row, from parameter `first` on (6 of them). */
+static void bind_rank_tier(sqlite3_stmt *st, int first, const struct store_rank *r)
+{
+	bind_opt_double(st, first, r->has_gain_ci, r->gain_lo_pct);
+	bind_opt_double(st, first + 1, r->has_gain_ci, r->gain_hi_pct);
+	sqlite3_bind_int(st, first + 2, r->in_top_tier);
+	if (r->measured_rank)
+		sqlite3_bind_int64(st, first + 3, r->measured_rank);
+	else
+		sqlite3_bind_null(st, first + 3);
+	bind_text(st, first + 4, r->borderline[0] ? r->borderline : NULL);
+	bind_text(st, first + 5, r->recommendation[0] ? r->recommendation : NULL);
+}
+
 int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 		      const struct store_rank *ranks, size_t n,
 		      struct it_error *err)
@@ -1352,8 +1648,9 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = store_prepare(s, "INSERT INTO rankings (run_id, model_id, rank, variant_id, "
-			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct) "
-			   "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err);
+			   "best_measurement_id, satisfies_constraints, gain_vs_default_pct, "
+			   "gain_lo_pct, gain_hi_pct, in_top_tier, measured_rank, borderline, "
+			   "recommendation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -1368,6 +1665,7 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_int(st, 6, ranks[i].satisfies_constraints);
 		bind_opt_double(st, 7, ranks[i].has_gain, ranks[i].gain_vs_default_pct);
+		bind_rank_tier(st, 8, &ranks[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = store_db_error(s, err, "adding a ranking");
 			goto fail;

@@ -20,7 +20,10 @@
 struct it_error;
 
 /** The schema this build reads and writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+
+/** The previous schema: store_open() migrates it, store_open_readonly() reads it. */
+#define STORE_SCHEMA_VERSION_V1 1
 
 /** The store (opaque). One per thread; not thread-safe. */
 struct store;
@@ -39,6 +42,19 @@ enum measurement_status {
 	MEAS_FAILED,            /* errors, server gone (message says) */
 	MEAS_OVER_THRESHOLD,    /* stable, but over the latency threshold */
 };
+
+/**
+ * Which part of an analysis took a measurement: the sweep of a search
+ * point, or the interleaved re-measurement of the top tier's leaders
+ * (windows alternating between variants all loaded at once).
+ */
+enum measurement_phase {
+	PHASE_SWEEP = 0,
+	PHASE_INTERLEAVED,
+};
+
+/** "sweep", "interleaved". */
+const char *measurement_phase_name(enum measurement_phase p);
 
 /** "ok", "unstable", "failed", "over_threshold". */
 const char *measurement_status_name(enum measurement_status s);
@@ -110,6 +126,11 @@ struct store_measurement {
 	uint64_t window_requests;       /* configured requests per window (count mode) */
 	double stability_pct;
 	bool client_saturated;
+	enum measurement_phase phase;
+	bool precision_known;           /* measured under the precision rule */
+	bool precision_met;             /* ... and the interval reached --precision */
+	bool stopped_early;             /* racing ended the level: it could not win */
+	double client_cpu_share;        /* load generator CPU / online CPUs, NAN unknown */
 	double started_at;              /* Unix time, s */
 	double finished_at;
 	struct store_window *windows;
@@ -177,6 +198,12 @@ struct store_rank {
 	bool satisfies_constraints;
 	bool has_gain;
 	double gain_vs_default_pct;     /* Model Analyzer's weighted percentage gain */
+	bool has_gain_ci;
+	double gain_lo_pct, gain_hi_pct; /* its 95% interval (analyze/tier.h) */
+	bool in_top_tier;               /* equal to the best within measurement noise */
+	int64_t measured_rank;          /* rank before the cost order; 0 unknown (older file) */
+	char borderline[256];           /* constraint tags whose interval straddles the limit */
+	char recommendation[1024];      /* the first row only: the sentence; "" otherwise */
 };
 
 /**
@@ -273,7 +300,8 @@ int store_variants_of_model(struct store *s, int64_t model_id,
  * Adds a measurement with its windows and GPUs in one transaction,
  * committed before returning; sets m->id. A second measurement with the same
  * (variant, profile key, batch size, load kind, load value) fails with
- * IT_ERR_STATE: measured points are never measured twice.
+ * IT_ERR_STATE: measured points are never measured twice. The phase is part
+ * of that identity (store_measurement_find_phase()).
  */
 int store_measurement_add(struct store *s, struct store_measurement *m,
 			  struct it_error *err);
@@ -290,8 +318,21 @@ int store_measurement_find(struct store *s, int64_t variant_id,
 			   struct it_error *err);
 
 /**
+ * store_measurement_find() in one phase: the phase is part of a
+ * measurement's identity, so an interleaved re-measurement of a level never
+ * replaces, nor is mistaken for, the sweep's. store_measurement_find()
+ * looks in PHASE_SWEEP.
+ */
+int store_measurement_find_phase(struct store *s, enum measurement_phase phase,
+				 int64_t variant_id, const char *profile_key,
+				 int64_t batch_size, enum load_kind kind, double value,
+				 struct store_measurement *out, bool *found,
+				 struct it_error *err);
+
+/**
  * Every measurement of a variant with the given profile key (NULL: any),
- * ordered by batch size, load kind and value; windows and GPUs included.
+ * ordered by batch size, load kind and value, a level's sweep before its
+ * interleaved re-measurement (check m->phase); windows and GPUs included.
  * The caller releases each and frees the array.
  */
 int store_measurements_of_variant(struct store *s, int64_t variant_id,

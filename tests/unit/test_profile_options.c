@@ -89,6 +89,33 @@ static void via_analyze(const struct profile_option *opt, const char *value,
 	analyze_options_release(&o);
 }
 
+/*
+ * analyze's own door (--precision, --min-windows): `--NAME VALUE`, or (yaml)
+ * NAME: "VALUE" at the top of the file, NAME in snake_case.
+ */
+static void via_analyze_own(const struct profile_option *opt, const char *value,
+			    bool yaml, struct outcome *out)
+{
+	struct analyze_options o;
+	struct it_error err = { 0 };
+	char key[64], text[400];
+	size_t i;
+
+	for (i = 0; opt->name[i] && i + 1 < sizeof(key); i++)
+		key[i] = opt->name[i] == '-' ? '_' : opt->name[i];
+	key[i] = '\0';
+	memset(out, 0, sizeof(*out));
+	analyze_options_init(&o);
+	if (yaml) {
+		snprintf(text, sizeof(text), "%s: \"%s\"\n", key, value);
+		out->rc = analyze_options_parse_yaml(&o, text, strlen(text), "cfg.yaml", &err);
+	} else {
+		out->rc = analyze_options_set(&o, key, value, &err);
+	}
+	snprintf(out->message, sizeof(out->message), "%s", err.message);
+	analyze_options_release(&o);
+}
+
 /* Whether row r's field is the same in a and b. */
 static bool same_field(const struct profile_option *r, const struct perf_settings *a,
 		       const struct perf_settings *b)
@@ -161,6 +188,16 @@ static void check_value(const struct profile_option *opt, const char *value, boo
 		outcome_release(&pair);
 		outcome_release(&yaml);
 	}
+	if (opt->doors & PROFILE_DOOR_ANALYZE_OWN) {
+		via_analyze_own(opt, value, false, &pair);
+		via_analyze_own(opt, value, true, &yaml);
+		if (pair.rc != argv_long.rc || yaml.rc != argv_long.rc)
+			fail_msg("%s '%s': profile %d, analyze --%s %d (%s), YAML %d (%s)",
+				 flag, value, argv_long.rc, opt->name, pair.rc, pair.message,
+				 yaml.rc, yaml.message);
+		assert_string_equal(pair.message, argv_long.message);
+		assert_string_equal(yaml.message, argv_long.message);
+	}
 	outcome_release(&argv_long);
 }
 
@@ -222,6 +259,7 @@ struct kind_values {
 
 static const struct kind_values kind_values[] = {
 	[PROFILE_OPT_CONFIDENCE] = { { "0.99", "99" }, { "1", "150", "0", "sure" } },
+	[PROFILE_OPT_PERCENT] = { { "5", "0.5", "100" }, { "0", "101", "-1", "abc", "1e999" } },
 	[PROFILE_OPT_SHAPE] = { { "IN:3,224,224", "a:b:2" }, { "IN", "IN:0", "IN:3,x" } },
 	[PROFILE_OPT_INPUT_DATA] = { { "zero", "random", DATA_FILE },
 				     { ".", "no-such-file.json" } },
@@ -471,6 +509,82 @@ static void test_profile_defaults(void **state)
 	assert_int_equal(o.control_timeout_ms, 10000);
 }
 
+/* Precision mode's floor and cap: refused together through every door. */
+static void test_cap_below_floor(void **state)
+{
+	const char *want = "--max-trials 4 is below --min-windows 5: the cap of windows per level cannot be under the floor";
+	struct profile_options po;
+	struct profiler *p = NULL;
+	struct analyze_options o;
+	struct perf_settings ps;
+	struct it_error err = { 0 };
+	static const char yaml[] = "profile_models: m\nprecision: 5\nmin_windows: 5\n"
+				   "perf_analyzer_flags:\n  max-trials: \"4\"\n";
+
+	(void)state;
+	profile_options_init(&po);
+	po.model_name = "m";
+	po.url = "127.0.0.1:1";
+	po.precision_pct = 5;
+	po.min_windows = 5;
+	po.max_trials = 4;
+	assert_int_equal(profiler_new(&po, &p, &err), IT_ERR_INVALID);
+	assert_string_equal(err.message, want);
+	analyze_options_init(&o);
+	assert_int_equal(analyze_options_set(&o, "min_windows", "5", &err), 0);
+	assert_int_equal(analyze_options_set(&o, "perf_analyzer_flag", "max-trials=4", &err), 0);
+	assert_int_equal(analyze_perf_settings(&o, NULL, &ps, &err), IT_ERR_INVALID);
+	assert_string_equal(err.message, want);
+	analyze_options_release(&o);
+	analyze_options_init(&o);
+	assert_int_equal(analyze_options_parse_yaml(&o, yaml, strlen(yaml), "c.yaml", &err), 0);
+	assert_int_equal(analyze_perf_settings(&o, NULL, &ps, &err), IT_ERR_INVALID);
+	assert_string_equal(err.message, want);
+	analyze_options_release(&o);
+}
+
+/*
+ * analyze's rule: precision 5% by default, perf_analyzer's stability rule
+ * when its settings are given, --precision over both; the profile key
+ * carries the precision settings only in precision mode.
+ */
+static void test_analyze_precision_default(void **state)
+{
+	static const char *const stability[] = {
+		"stability-percentage=5", "max-trials=20", "-r=20", "s=3",
+		"measurement-request-count=80",
+	};
+	struct analyze_options o;
+	struct perf_settings ps;
+	char key[512];
+
+	(void)state;
+	analyze_options_init(&o);
+	assert_int_equal(analyze_perf_settings(&o, NULL, &ps, NULL), 0);
+	assert_true(ps.precision_pct == 5 && ps.min_windows == 3 && ps.max_trials == 10);
+	perf_settings_key(&ps, key, sizeof(key));
+	assert_string_equal(key, "mode=time_windows;interval_ms=5000;stability=10;trials=10;percentile=0;threshold_ms=0;data=random;strlen=128;distribution=constant;errors=0;tensors=binary/binary;precision=5;min_windows=3");
+	perf_settings_release(&ps);
+	assert_int_equal(analyze_options_set(&o, "perf_analyzer_flag", "measurement-interval=800", NULL), 0);
+	assert_int_equal(analyze_perf_settings(&o, NULL, &ps, NULL), 0);
+	assert_true(ps.precision_pct == 5);
+	perf_settings_release(&ps);
+	analyze_options_release(&o);
+	for (size_t i = 0; i < sizeof(stability) / sizeof(stability[0]); i++) {
+		analyze_options_init(&o);
+		assert_int_equal(analyze_options_set(&o, "perf_analyzer_flag", stability[i], NULL), 0);
+		assert_int_equal(analyze_perf_settings(&o, NULL, &ps, NULL), 0);
+		if (ps.precision_pct != 0)
+			fail_msg("%s kept precision mode", stability[i]);
+		perf_settings_release(&ps);
+		assert_int_equal(analyze_options_set(&o, "precision", "2.5", NULL), 0);
+		assert_int_equal(analyze_perf_settings(&o, NULL, &ps, NULL), 0);
+		assert_true(ps.precision_pct == 2.5);
+		perf_settings_release(&ps);
+		analyze_options_release(&o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +595,8 @@ int main(void)
 		cmocka_unit_test(test_profile_keys_are_stable),
 		cmocka_unit_test(test_argv_errors),
 		cmocka_unit_test(test_profile_defaults),
+		cmocka_unit_test(test_cap_below_floor),
+		cmocka_unit_test(test_analyze_precision_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

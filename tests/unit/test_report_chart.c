@@ -114,6 +114,49 @@ static void test_has_data(void **state)
 	chart_release(&c);      /* a released chart is empty: releasing again is harmless */
 }
 
+/* A one-series line chart whose point at x = 2 has the interval [lo, hi]; its PNG into out. */
+static void interval_png(double lo, double hi, struct strbuf *out)
+{
+	struct chart c;
+	struct chart_series *s;
+
+	chart_init(&c, CHART_LINES, "Throughput", "Concurrency", "infer/s");
+	s = chart_add_series(&c, "a", 0);
+	chart_series_add(s, 1, 50);
+	chart_series_add_interval(s, 2, 60, lo, hi);
+	chart_series_add(s, 4, 70);
+	assert_true(isnan(s->lo[0]) && isnan(s->hi[2]));
+	assert_true(s->lo[1] == lo || (isnan(lo) && isnan(s->lo[1])));
+	strbuf_init(out, 0);
+	assert_int_equal(chart_png(&c, 400, out, NULL), 0);
+	chart_release(&c);
+}
+
+static bool same_png(const struct strbuf *a, const struct strbuf *b)
+{
+	return a->len == b->len && !memcmp(a->buf, b->buf, a->len);
+}
+
+/* Error bars are drawn, each known bound with its own cap, a missing bound not at all. */
+static void test_error_bars(void **state)
+{
+	struct strbuf none, both, lo_only, tall;
+
+	(void)state;
+	interval_png(NAN, NAN, &none);
+	interval_png(55, 65, &both);
+	interval_png(55, NAN, &lo_only);
+	interval_png(55, 140, &tall);
+	assert_false(same_png(&none, &both));
+	assert_false(same_png(&none, &lo_only));
+	assert_false(same_png(&both, &lo_only));
+	assert_false(same_png(&both, &tall));
+	strbuf_release(&none);
+	strbuf_release(&both);
+	strbuf_release(&lo_only);
+	strbuf_release(&tall);
+}
+
 static void test_stacked_bars(void **state)
 {
 	static const char *const cats[] = { "1", "2", "4" };
@@ -150,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_svg_stable_and_named),
 		cmocka_unit_test(test_has_data),
 		cmocka_unit_test(test_stacked_bars),
+		cmocka_unit_test(test_error_bars),
 	};
 
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

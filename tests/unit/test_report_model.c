@@ -126,9 +126,12 @@ static void make_db(bool ranked)
 	if (ranked) {
 		/* What analyze records; b's best is concurrency 4 (p99 44 <= 50). */
 		struct store_rank r[3] = {
-			{ b, bbest, true, true, 500.0 },
-			{ def, dbest, true, true, 0.0 },
-			{ a, 0, true, true, -10.0 },
+			{ .variant_id = b, .best_measurement_id = bbest,
+			  .satisfies_constraints = true, .has_gain = true, .gain_vs_default_pct = 500.0 },
+			{ .variant_id = def, .best_measurement_id = dbest,
+			  .satisfies_constraints = true, .has_gain = true, .gain_vs_default_pct = 0.0 },
+			{ .variant_id = a, .satisfies_constraints = true, .has_gain = true,
+			  .gain_vs_default_pct = -10.0 },
 		};
 
 		assert_int_equal(store_ranking_set(s, run_id, model, r, 3, NULL), 0);

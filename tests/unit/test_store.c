@@ -462,7 +462,7 @@ static void test_query_empty(void **state)
 	assert_int_equal(store_meta_get(s, "machine_cpu", &value, NULL), 0);
 	assert_null(value);
 	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
-	assert_string_equal(value, "1");
+	assert_string_equal(value, "2");
 	free(value);
 	assert_int_equal(store_models_list(s, &models, &n, NULL), 0);
 	assert_int_equal(n, 0);
@@ -622,6 +622,183 @@ static void test_query_levels_ranking(void **state)
 	cleanup(path);
 }
 
+/* The columns of schema 2 come back, unknown bounds as unknown; the phase is part of the key. */
+static void test_measurement_v2_round_trip(void **state)
+{
+	char *path;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run);
+	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	struct store_measurement m, back;
+	struct store_level *ls = NULL;
+	bool found = false;
+	double lo, hi;
+	size_t n = 0;
+
+	(void)state;
+	fill_measurement(&m, run, var, 4);
+	figures_set_interval(&m.fig, FIG_THROUGHPUT, 120.5, 126.25);
+	figures_set_interval(&m.fig, FIG_LATENCY_P99, 9.5, NAN);
+	m.precision_known = true;
+	m.precision_met = false;
+	m.stopped_early = true;
+	m.client_cpu_share = 0.125;
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	/* The same point interleaved is another measurement. */
+	m.phase = PHASE_INTERLEAVED;
+	m.precision_known = false;
+	m.stopped_early = false;
+	m.client_cpu_share = NAN;
+	m.fig.v[FIG_THROUGHPUT] = 99;
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	store_measurement_release(&m);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_int_equal(back.phase, PHASE_SWEEP);
+	assert_true(back.fig.v[FIG_THROUGHPUT] == 123.456789012345);
+	assert_true(figures_interval(&back.fig, FIG_THROUGHPUT, &lo, &hi));
+	assert_true(lo == 120.5 && hi == 126.25);
+	assert_false(figures_interval(&back.fig, FIG_LATENCY_P99, &lo, &hi));
+	assert_true(lo == 9.5 && isnan(hi));
+	assert_false(figures_interval(&back.fig, FIG_LATENCY_AVG, &lo, &hi));
+	assert_true(isnan(lo) && isnan(hi));
+	assert_true(back.precision_known && !back.precision_met && back.stopped_early);
+	assert_true(back.client_cpu_share == 0.125);
+	store_measurement_release(&back);
+	assert_int_equal(store_measurement_find_phase(s, PHASE_INTERLEAVED, var,
+						      "mode=time_windows", 1, LOAD_CONCURRENCY,
+						      4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_int_equal(back.phase, PHASE_INTERLEAVED);
+	assert_true(back.fig.v[FIG_THROUGHPUT] == 99);
+	assert_false(back.precision_known || back.stopped_early);
+	assert_true(isnan(back.client_cpu_share));
+	store_measurement_release(&back);
+	store_close(s);
+	/* The report's read: bounds, phase and share. */
+	s = open_ro(path);
+	assert_int_equal(store_levels_current(s, var, &ls, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ls[0].phase, PHASE_SWEEP);
+	assert_true(ls[0].client_cpu_share == 0.125);
+	assert_true(figures_interval(&ls[0].fig, FIG_THROUGHPUT, &lo, &hi) && hi == 126.25);
+	assert_int_equal(ls[1].phase, PHASE_INTERLEAVED);
+	for (size_t i = 0; i < n; i++)
+		store_level_release(&ls[i]);
+	free(ls);
+	store_close(s);
+	cleanup(path);
+}
+
+/* The measurements table of schema 1, which a test rebuilds to stand for an older file. */
+static void v1_columns(char *cols, size_t size, bool with_types)
+{
+	static const char *const head[] = {
+		"id INTEGER PRIMARY KEY", "run_id INTEGER NOT NULL", "variant_id INTEGER NOT NULL",
+		"profile_key TEXT NOT NULL", "batch_size INTEGER NOT NULL", "load_kind TEXT NOT NULL",
+		"load_value REAL NOT NULL", "status TEXT NOT NULL", "message TEXT",
+	};
+	static const char *const tail[] = {
+		"request_count INTEGER", "failed_count INTEGER", "window_count INTEGER NOT NULL",
+		"merged_first INTEGER", "merged_count INTEGER", "window_mode TEXT NOT NULL",
+		"window_ms REAL", "window_requests INTEGER", "stability_pct REAL",
+		"client_saturated INTEGER NOT NULL", "started_at TEXT NOT NULL",
+		"finished_at TEXT NOT NULL", "duration_s REAL NOT NULL",
+	};
+	size_t len = 0;
+
+	cols[0] = '\0';
+#define V1_ADD(name) do { \
+		int w = (int)(with_types ? strlen(name) : strcspn(name, " ")); \
+		len += (size_t)snprintf(cols + len, size - len, "%s%.*s", len ? ", " : "", w, name); \
+	} while (0)
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		V1_ADD(head[i]);
+	for (int i = 0; i < FIG_COUNT; i++)
+		V1_ADD(figure_table[i].column);
+	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		V1_ADD(tail[i]);
+#undef V1_ADD
+	assert_true(len < size);
+}
+
+/* Rewrites a new store's file as schema 1 wrote it. */
+static void downgrade_to_v1(const char *path)
+{
+	char typed[4096], names[4096], sql[16384];
+	sqlite3 *db;
+
+	v1_columns(typed, sizeof(typed), true);
+	v1_columns(names, sizeof(names), false);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA foreign_keys=OFF; BEGIN;"
+		 "CREATE TABLE m1 (%s, UNIQUE (variant_id, profile_key, batch_size, load_kind, load_value));"
+		 "INSERT INTO m1 (%s) SELECT %s FROM measurements;"
+		 "DROP TABLE measurements; ALTER TABLE m1 RENAME TO measurements;"
+		 "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+		 "PRAGMA user_version = 1; COMMIT;", typed, names, names);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A file of schema 1 reads with the defaults, and a writer migrates it in place. */
+static void test_schema_v1_migrated(void **state)
+{
+	char *path, *value = NULL;
+	struct store *s = open_new(&path);
+	int64_t run = add_run(s), model = add_model(s, run);
+	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	struct store_measurement m, back;
+	bool found = false;
+	double lo, hi;
+
+	(void)state;
+	fill_measurement(&m, run, var, 4);
+	figures_set_interval(&m.fig, FIG_THROUGHPUT, 120, 126);
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	store_close(s);
+	downgrade_to_v1(path);
+	/* Read-only: nothing written, the new fields read as their defaults. */
+	s = open_ro(path);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_int_equal(back.phase, PHASE_SWEEP);
+	assert_false(figures_interval(&back.fig, FIG_THROUGHPUT, &lo, &hi));
+	assert_true(isnan(lo) && isnan(hi));
+	assert_false(back.precision_known || back.stopped_early);
+	assert_true(isnan(back.client_cpu_share));
+	assert_true(back.fig.v[FIG_THROUGHPUT] == 123.456789012345);
+	store_measurement_release(&back);
+	assert_int_equal(store_measurement_find_phase(s, PHASE_INTERLEAVED, var,
+						      "mode=time_windows", 1, LOAD_CONCURRENCY,
+						      4, &back, &found, NULL), 0);
+	assert_false(found);
+	store_close(s);
+	/* Read-write: migrated, rows kept (as sweeps), the phase joins the key. */
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
+	assert_string_equal(value, "2");
+	free(value);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_int_equal(back.n_windows, 3);
+	assert_int_equal(back.phase, PHASE_SWEEP);
+	store_measurement_release(&back);
+	m.phase = PHASE_INTERLEAVED;
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	assert_int_equal(store_measurement_add(s, &m, NULL), IT_ERR_STATE);
+	store_measurement_release(&m);
+	store_close(s);
+	/* Opened again: already version 2, nothing to do. */
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	store_close(s);
+	cleanup(path);
+}
+
 /* Files without a table this build writes, and files that are not SQLite. */
 static void test_query_missing_tables(void **state)
 {
@@ -693,6 +870,8 @@ int main(void)
 		cmocka_unit_test(test_query_levels_ranking),
 		cmocka_unit_test(test_query_missing_tables),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_measurement_v2_round_trip),
+		cmocka_unit_test(test_schema_v1_migrated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@ measures the default configuration only.
 
 import os
 import subprocess
+import time
 
 from analyze_common import analyze, main, query, sim_config, wait_for, write_repo
 
@@ -29,6 +30,66 @@ def expect_fail(c, infertune, args, status, text, what, export=None):
     if export:
         c.equal(measurements(export), 0, f"{what}: nothing measured")
     return p
+
+
+def cpus_allowed(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Cpus_allowed_list:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def check_pinning(c, infertune, base, scratch):
+    """--server-cpus/--client-cpus: the server child and the analysis run where told."""
+    if len(os.sched_getaffinity(0)) < 2:
+        c.check(True, "pinning: skipped, this process may use one CPU only")
+        return
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    export = os.path.join(scratch, "e7")
+    p = subprocess.Popen([infertune, "analyze"] + base +
+                         ["-e", export, "--run-config-search-disable", "--concurrency", "1",
+                          "--perf-analyzer-flag", "measurement-interval=500", "--duration-seconds",
+                          "0", "--skip-summary-reports", "--server-cpus", str(first),
+                          "--client-cpus", str(second)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = {}
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline and "server" not in seen:
+        for child in children(p.pid):
+            allowed = cpus_allowed(child)
+            if allowed is not None:
+                seen["server"] = allowed
+        seen["client"] = cpus_allowed(p.pid)
+        time.sleep(0.05)
+    out, err = p.communicate(timeout=120)
+    c.check(p.returncode == 0, "a pinned analysis runs", err[-400:])
+    c.equal(seen.get("server"), str(first), "the embedded server runs on --server-cpus")
+    c.equal(seen.get("client"), str(second), "the analysis runs on --client-cpus")
+    c.equal(query(export, "SELECT value FROM meta WHERE key = 'cpu_pinning'"),
+            [(f"server on CPUs {first}, load generator on CPUs {second}",)],
+            "results.db records the pinning")
+    expect_fail(c, infertune, base + ["-e", os.path.join(scratch, "e8"), "--server-cpus",
+                                      f"{first}", "--client-cpus", f"{first}"], 2,
+                "overlap", "overlapping CPU sets are refused")
+    expect_fail(c, infertune, base + ["-e", os.path.join(scratch, "e8"), "--client-cpus", "1-x"],
+                2, "is not a CPU list", "a malformed CPU list is refused")
 
 
 def run(c, infertune, scratch):
@@ -114,6 +175,8 @@ def run(c, infertune, scratch):
         header = f.readline().strip()
     c.check(header.startswith("Model,Batch,Request Rate,"),
             "rate runs swap Concurrency for Request Rate (as Model Analyzer)", header)
+
+    check_pinning(c, infertune, base, scratch)
 
     # One analysis per export folder at a time.
     export = os.path.join(scratch, "e5")

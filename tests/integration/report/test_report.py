@@ -97,8 +97,16 @@ def check_model(c, export, model):
                            JOIN models m ON m.id = r.model_id WHERE m.name = ? AND r.rank = 1
                            ORDER BY r.run_id DESC LIMIT 1""", model)[0][0]
     n_meas = sum(1 for ls in levels.values() for l in ls if l["status"] in ("ok", "over_threshold"))
-    c.check(f"In {n_meas} measurements across {len(levels)} configurations, {best} is" in html,
-            f"{model}: summary sentence names {best}")
+    # The summary leads with analyze's tier sentence (rankings.recommendation), then the counts.
+    rec = rc.query(db, """SELECT r.recommendation FROM rankings r JOIN models m
+                          ON m.id = r.model_id WHERE m.name = ? AND r.rank = 1
+                          ORDER BY r.run_id DESC LIMIT 1""", model)[0][0]
+    sentence = re.search(r'<p class="summary" id="sentence">(.*?)</p>', html)
+    c.check(bool(sentence) and rec and best in rec and
+            sentence.group(1).startswith(htmllib.escape(rec, quote=False)) and
+            f"In {n_meas} measurements across {len(levels)} configurations, " in sentence.group(1),
+            f"{model}: summary sentence leads with the recommendation of {best}",
+            sentence.group(1) if sentence else html[:300])
     c.check(f"Recommended configuration: {best}" in html, f"{model}: recommendation")
     c.check(f"best/{model}/config.pbtxt" in html, f"{model}: where the config.pbtxt is")
     wrong = []
@@ -112,7 +120,11 @@ def check_model(c, export, model):
             wrong.append(f"{name}: {len(rows)} rows, {len(ls)} in results.db")
             continue
         for row, l in zip(rows, ls):
-            cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            raw = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            # The value, without its 95% interval (checked on its own below).
+            cells = [re.sub(r'<br><span class="ci"[^>]*>.*?</span>', "", x) for x in raw]
+            if l["throughput"] is not None and "\u00b1" not in raw[3]:
+                wrong.append(f"{name} @ {l['load_value']:g}: no \u00b1 beside the throughput")
             want = [f"{l['batch_size']}", f"{l['load_value']:g}"]
             got = cells[:2]
             if l["throughput"] is not None:

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Racing and interleaved re-measurement (docs/statistics.md).
+
+- Equal by construction: max_batch_size 1, 2 and 4 at concurrency 1 (one
+  request in flight: batching cannot matter) form one tier; the smallest
+  batch is recommended, the sentence says they are equal, and the leaders
+  are re-measured interleaved.
+- Different by construction, and racing: the default has 2 instances on a
+  2-slot device, the search's 1-instance configuration half its throughput
+  at concurrency 2. The default alone is recommended, and the loser's level
+  stops at the floor of windows (tight --precision so that precision alone
+  would not end it) while the winner's runs to the cap.
+"""
+
+import os
+
+from analyze_common import analyze, main, query, sim_config, write_repo
+
+COMMON = ["--perf-analyzer-flag", "measurement-interval=250", "--duration-seconds", "0",
+          "--skip-summary-reports", "-v"]
+
+
+def has_column(export, table, column):
+    return any(r[1] == column for r in query(export, f"PRAGMA table_info({table})"))
+
+
+def equal_configs(c, infertune, scratch):
+    repo = write_repo(os.path.join(scratch, "repo_eq"),
+                      {"simeq": sim_config("simeq", max_batch_size=1)})
+    export = os.path.join(scratch, "eq")
+    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simeq",
+                            "--export-path", export, "--concurrency", "1",
+                            "--run-config-search-max-instance-count", "1",
+                            "--run-config-search-max-model-batch-size", "4"] + COMMON,
+                check=0)
+    c.equal(p.returncode, 0, "equal: analyze exits 0")
+    rows = query(export, """SELECT v.max_batch_size, r.in_top_tier, r.recommendation
+                            FROM rankings r JOIN variants v ON v.id = r.variant_id
+                            ORDER BY r.rank""")
+    tier = [r[0] for r in rows if r[1]]
+    c.check(tier and rows[0][0] == min(tier),
+            "equal: the tier's smallest max_batch_size is recommended", rows)
+    c.check(sum(1 for r in rows if r[1]) >= 2, "equal: they form one tier", rows)
+    c.check(rows and "equal" in rows[0][2], "equal: the sentence says they are equal",
+            rows[0][2] if rows else None)
+    c.check("re-measuring the" in p.stdout + p.stderr,
+            "equal: the leaders are re-measured interleaved", p.stdout[-2000:])
+    if has_column(export, "measurements", "phase"):
+        n = query(export, "SELECT count(*) FROM measurements WHERE phase = 'interleaved'")[0][0]
+        c.check(n >= 2, "equal: interleaved measurements are stored for the leaders", n)
+
+
+def different_configs(c, infertune, scratch):
+    repo = write_repo(os.path.join(scratch, "repo_diff"),
+                      {"simdiff": sim_config("simdiff", max_batch_size=1, instances=2)})
+    export = os.path.join(scratch, "diff")
+    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simdiff",
+                            "--export-path", export, "--concurrency", "2",
+                            "--run-config-search-max-instance-count", "1",
+                            "--run-config-search-max-model-batch-size", "1",
+                            "--precision", "0.5"] + COMMON, check=0)
+    c.equal(p.returncode, 0, "different: analyze exits 0")
+    rows = query(export, """SELECT v.instance_count, r.in_top_tier FROM rankings r
+                            JOIN variants v ON v.id = r.variant_id ORDER BY r.rank""")
+    c.check(rows and rows[0][0] == 2, "different: 2 instances are recommended", rows)
+    c.equal(sum(1 for r in rows if r[1]), 1, "different: a tier of one")
+    wins = query(export, """SELECT v.instance_count, m.window_count FROM measurements m
+                            JOIN variants v ON v.id = m.variant_id""")
+    print(f"# windows per level: {wins}", flush=True)
+    loser = [w for i, w in wins if i == 1]
+    winner = [w for i, w in wins if i == 2]
+    c.check(loser and winner and max(loser) < min(winner),
+            "racing: the losing configuration measured fewer windows", wins)
+    c.check("racing: stopped after" in p.stdout + p.stderr, "racing: the stop is logged",
+            p.stdout[-2000:])
+    if has_column(export, "measurements", "stopped_early"):
+        n = query(export, "SELECT count(*) FROM measurements WHERE stopped_early = 1")[0][0]
+        c.check(n >= 1, "racing: stopped_early is recorded", n)
+
+
+def run(c, infertune, scratch):
+    equal_configs(c, infertune, scratch)
+    different_configs(c, infertune, scratch)
+
+
+if __name__ == "__main__":
+    main(run)
