@@ -28,7 +28,7 @@ def run(c, infertune, scratch):
         # late, or, on a machine too busy to wake any thread on time (the
         # probe), no more than twice the share of late wake-ups it saw.
         rate = 800
-        for attempt in (1, 2, 3):
+        for attempt in (1, 2, 3, 4, 5):
             with SchedulingProbe() as probe:
                 r = profile(infertune, scratch, ["-m", "fast", "-u", s.url, "-p", "3000",
                                                  "--request-rate-range", str(rate),
@@ -36,8 +36,11 @@ def run(c, infertune, scratch):
                                                  "--seed", "3"])
             allowed_pct = max(1.0, 2 * probe.late_pct)
             late = re.search(r"Delayed requests: (\d+) \(([0-9.]+)%\)", r.out)
+            # A host that cannot wake threads on time also delays the
+            # server's answers: such an attempt is measured again.
             ok = r.code == 0 and r.rows and late and float(late.group(2)) < allowed_pct and \
-                abs(float(r.rows[0]["Inferences/Second"]) - rate) <= 0.05 * rate
+                abs(float(r.rows[0]["Inferences/Second"]) - rate) <= 0.05 * rate and \
+                abs(float(r.rows[0]["p50 latency"]) - FAST_US) <= 0.25 * FAST_US
             if ok:
                 break
             print(f"# attempt {attempt} missed", flush=True)
