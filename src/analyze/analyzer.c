@@ -277,7 +277,7 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 	a->search = NULL;
 	search_free(s);
 	if (mc->race.has && a->race_windows_saved)
-		analyzer_emit(a, AEV_LOG, 1, "model %s: racing saved %zu windows", mc->name,
+		analyzer_emit(a, AEV_LOG, 0, "model %s: racing saved %zu windows", mc->name,
 			      a->race_windows_saved);
 	a->race_windows_saved = 0;
 	if (!rc && !stop)

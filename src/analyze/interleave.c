@@ -230,7 +230,7 @@ static bool measure_rounds(struct analyzer *a, struct leader *ls, size_t n)
 		if (rounds + 1 >= floor && all_precise(ls, n))
 			break;
 	}
-	analyzer_emit(a, AEV_LOG, 1, "interleaving: %zu rounds of %zu configurations", rounds,
+	analyzer_emit(a, AEV_LOG, 0, "interleaving: %zu rounds of %zu configurations", rounds,
 		      active_count(ls, n));
 	return !interrupted(a);
 }
@@ -269,7 +269,7 @@ static int leader_store(struct analyzer *a, const struct model_ctx *mc, struct l
 			*err = serr;
 		return serr.code ? serr.code : IT_ERR_IO;
 	}
-	analyzer_emit(a, AEV_LOG, 1, "interleaving: %s: %.1f infer/s over %u windows%s",
+	analyzer_emit(a, AEV_LOG, 0, "interleaving: %s: %.1f infer/s over %u windows%s",
 		      l->v.name, figures_get(&m.fig, FIG_THROUGHPUT, 0), m.merged_count,
 		      m.precision_met ? "" : " (precision not reached)");
 	store_measurement_release(&m);
@@ -294,7 +294,7 @@ static int interleave_leaders(struct analyzer *a, const struct model_ctx *mc,
 			if (ls[i].active)
 				rc = leader_store(a, mc, &ls[i], err);
 	} else if (!rc) {
-		analyzer_emit(a, AEV_LOG, 1, "interleaving: skipped (%s)",
+		analyzer_emit(a, AEV_LOG, 0, "interleaving: skipped (%s)",
 			      interrupted(a) ? "interrupted" : "fewer than two configurations loaded");
 	}
 	a->load_alongside = false;
@@ -321,7 +321,7 @@ int interleave_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 	for (size_t i = 0; i < n; i++)
 		reused += ls[i].reused;
 	if (reused == n) {
-		analyzer_emit(a, AEV_LOG, 1, "model %s: interleaved measurements of %zu leaders "
+		analyzer_emit(a, AEV_LOG, 0, "model %s: interleaved measurements of %zu leaders "
 			      "already in results.db", mc->name, n);
 		leaders_free(ls, n);
 		return 0;

@@ -505,12 +505,56 @@ static void recommend(const struct vdata *vd, size_t n, const struct rank_entry 
  * ranked by its interleaved re-measurement when it has one
  * (tier_rank_choice()); *why says what decided rank 1.
  */
+/* True when the variant has a valid interleaved measurement (it was a leader). */
+static bool has_interleaved(const struct vdata *v)
+{
+	for (size_t k = 0; k < v->n; k++)
+		if (v->ms[k].phase == PHASE_INTERLEAVED && measurement_valid(&v->ms[k]))
+			return true;
+	return false;
+}
+
+/*
+ * The leaders, re-measured interleaved, ranked again among themselves on
+ * those measurements: rk's leader entries (rk[0..n_lead), the top of the
+ * sweep's tier) are put in that order, with that tier membership. Each
+ * entry keeps its sweep measurement as its figures: interleaved figures
+ * are compared with interleaved figures only. Co-loaded models can
+ * measure lower together than alone (on a small CPU machine, a CPU model's
+ * idle threads), which would rank a leader below a configuration it beat
+ * in the sweep if the phases were mixed.
+ */
+static void rerank_leaders(const struct objective_set *o, const struct tier_variant *tv,
+			   unsigned gpu_count, struct rank_entry *rk, size_t n_lead,
+			   enum tier_reason *why, bool *gpu)
+{
+	struct tier_variant *lt = xcalloc(n_lead, sizeof(*lt));
+	struct rank_entry *lr = xcalloc(n_lead, sizeof(*lr));
+	struct rank_entry *old = xcalloc(n_lead, sizeof(*old));
+
+	memcpy(old, rk, n_lead * sizeof(*old));
+	for (size_t j = 0; j < n_lead; j++)
+		lt[j] = tv[old[j].input];
+	tier_rank(o, lt, n_lead, true, gpu_count, lr, why, gpu);
+	for (size_t j = 0; j < n_lead; j++) {
+		rk[j] = old[lr[j].input];
+		rk[j].in_tier = lr[j].in_tier;
+	}
+	free(old);
+	free(lr);
+	free(lt);
+}
+
+/*
+ * The ranking: Model Analyzer's order and the top tier on the sweep's
+ * measurements (tier_rank), then the interleaved leaders' own order.
+ */
 static size_t rank_with_tier(const struct objective_set *o, const struct vdata *vd, size_t n,
 			     unsigned gpu_count, struct rank_entry *rk, enum tier_reason *why,
 			     bool *gpu)
 {
 	struct tier_variant *tv = xcalloc(n ? n : 1, sizeof(*tv));
-	size_t n_tier;
+	size_t n_tier, n_lead = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		tv[i].variant_id = vd[i].v.id;
@@ -518,7 +562,29 @@ static size_t rank_with_tier(const struct objective_set *o, const struct vdata *
 		tv[i].n = vd[i].n;
 		tv[i].config_pbtxt = vd[i].v.config_pbtxt;
 	}
-	n_tier = tier_rank(o, tv, n, true, gpu_count, rk, why, gpu);
+	n_tier = tier_rank(o, tv, n, false, gpu_count, rk, why, gpu);
+	/* The leaders are the first members of the sweep's tier. */
+	while (n_lead < n_tier && has_interleaved(&vd[rk[n_lead].input]))
+		n_lead++;
+	if (n_lead >= 2) {
+		enum tier_reason lwhy = TIER_ALONE;
+		bool lgpu = false;
+		size_t lead_tier = 0;
+
+		rerank_leaders(o, tv, gpu_count, rk, n_lead, &lwhy, &lgpu);
+		for (size_t j = 0; j < n_lead; j++)
+			lead_tier += rk[j].in_tier;
+		/* Leaders out of their own tier leave the sweep's tier too. */
+		if (lead_tier < n_lead) {
+			for (size_t j = lead_tier; j < n_lead; j++)
+				rk[j].in_tier = false;
+			n_tier = lead_tier;
+			for (size_t j = n_lead; j < n; j++)
+				rk[j].in_tier = false;
+		}
+		*why = lwhy;
+		*gpu = lgpu;
+	}
 	free(tv);
 	return n_tier;
 }

@@ -148,7 +148,7 @@ static void race_log(struct analyzer *a, const struct model_ctx *mc,
 	size_t saved = cap > L->merged_count ? (size_t)cap - L->merged_count : 0;
 
 	a->race_windows_saved += saved;
-	analyzer_emit(a, AEV_LOG, 1,
+	analyzer_emit(a, AEV_LOG, 2,
 		      "racing: stopped after %zu windows, %zu windows saved: %s [%.4g, %.4g] "
 		      "cannot beat %s's %.4g [%.4g, %.4g]",
 		      L->merged_count, saved, figure_table[f].tag, iv.lo, iv.hi,

@@ -391,8 +391,9 @@ static void fmt_figure(const struct figures *fs, enum figure f, char *buf, size_
 	double lo, hi;
 	char ci[80] = "";
 
+	/* Two significant digits of the half-width, never rounded to ±0.0. */
 	if (figures_interval(fs, f, &lo, &hi) && tp)
-		snprintf(ci, sizeof(ci), " \xc2\xb1%.1f", (hi - lo) / 2);
+		snprintf(ci, sizeof(ci), " \xc2\xb1%.2g", (hi - lo) / 2);
 	else if (isfinite(lo) || isfinite(hi))
 		fmt_bounds(lo, hi, tp ? 1 : 2, ci, sizeof(ci));
 	snprintf(buf, size, tp ? "%.1f infer/s%s" : "%.2f ms%s", figures_get(fs, f, 0), ci);
