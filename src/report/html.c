@@ -199,6 +199,8 @@ static void detail_table(const struct report_data *d, const struct report_model 
 		td(sb, NULL, buf);
 		strbuf_adds(sb, "<td class=\"l\">");
 		strbuf_add_xml_escaped(sb, measurement_status_name(l->status));
+		if (l->phase == PHASE_INTERLEAVED)
+			strbuf_adds(sb, " (interleaved)");
 		if (l->message && *l->message) {
 			strbuf_adds(sb, ": ");
 			strbuf_add_xml_escaped(sb, l->message);

@@ -25,6 +25,11 @@ bool report_level_valid(const struct report_level *l)
 	return l->status == MEAS_OK || l->status == MEAS_OVER_THRESHOLD;
 }
 
+bool report_level_charted(const struct report_level *l)
+{
+	return report_level_valid(l) && l->phase == PHASE_SWEEP;
+}
+
 /* ---- objectives from the run's options_json ---- */
 
 static void add_constraints(struct objective_set *o, json_t *cons)
@@ -344,7 +349,9 @@ static void rank_here(struct report_model *m)
 
 		ms[i] = xcalloc(c->n_levels + 1, sizeof(struct store_measurement));
 		for (size_t j = 0; j < c->n_levels; j++) {
-			ms[i][j].status = c->levels[j].status;
+			/* Only the sweep's levels compete (report_level_charted). */
+			ms[i][j].status = c->levels[j].phase == PHASE_SWEEP ? c->levels[j].status
+									   : MEAS_FAILED;
 			ms[i][j].fig = c->levels[j].fig;
 		}
 		in[i].variant_id = (int64_t)i;
@@ -390,7 +397,8 @@ static int find_best_levels(struct store *s, struct report_model *m, const int64
 			continue;
 		rc = store_measurement_point(s, best_ids[i], &batch, &load, &found, err);
 		for (size_t j = 0; found && j < c->n_levels; j++)
-			if (c->levels[j].batch_size == batch && c->levels[j].load == load)
+			if (c->levels[j].batch_size == batch && c->levels[j].load == load &&
+			    c->levels[j].phase == PHASE_SWEEP)
 				c->best = (long)j;
 	}
 	for (size_t i = 0; i < m->n_configs; i++)

@@ -108,6 +108,14 @@ void report_data_release(struct report_data *d);
 /** True when the level's figures count: stable (ok) or over the latency threshold. */
 bool report_level_valid(const struct report_level *l);
 
+/**
+ * True when l is a valid level of the sweep: the points the charts draw
+ * and the ones a configuration's best is chosen among. An interleaved
+ * re-measurement (docs/statistics.md) is shown in the detail tables only:
+ * its figures were taken with other configurations loaded.
+ */
+bool report_level_charted(const struct report_level *l);
+
 /** The ranked configuration (rank 1), or NULL. */
 const struct report_config *report_model_best(const struct report_model *m);
 

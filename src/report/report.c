@@ -113,7 +113,7 @@ static size_t line_configs(const struct report_model *m, size_t *idx, size_t max
 		const struct report_config *c = &m->configs[i];
 
 		for (size_t j = 0; j < c->n_levels; j++) {
-			if (report_level_valid(&c->levels[j]) && c->levels[j].batch_size == m->chart_batch) {
+			if (report_level_charted(&c->levels[j]) && c->levels[j].batch_size == m->chart_batch) {
 				idx[n++] = i;
 				break;
 			}
@@ -140,7 +140,7 @@ static bool add_level_point(struct chart_series *s, const struct report_level *l
 {
 	double lo = NAN, hi = NAN, y = NAN;
 
-	if (report_level_valid(l)) {
+	if (report_level_charted(l)) {
 		y = figures_get(&l->fig, (enum figure)f, NAN);
 		figures_interval(&l->fig, (enum figure)f, &lo, &hi);
 	}
@@ -172,7 +172,7 @@ static void chart_vs_load(const struct report_model *m, struct report_charts *cs
 		for (size_t j = 0; j < c->n_levels; j++) {
 			const struct report_level *l = &c->levels[j];
 
-			if (l->batch_size != m->chart_batch)
+			if (l->batch_size != m->chart_batch || l->phase != PHASE_SWEEP)
 				continue;
 			bars |= add_level_point(s, l, l->load, f);
 		}
@@ -213,7 +213,7 @@ static void chart_vs_latency(const struct report_model *m, struct report_charts 
 			const struct report_level *l = &c->levels[j];
 			double v;
 
-			if (l->batch_size != m->chart_batch || !report_level_valid(l) ||
+			if (l->batch_size != m->chart_batch || !report_level_charted(l) ||
 			    !figures_has(&l->fig, FIG_LATENCY_P99) ||
 			    !figures_has(&l->fig, (enum figure)f))
 				continue;
@@ -282,7 +282,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 	for (size_t j = 0; j < c->n_levels && n < 64; j++) {
 		const struct report_level *l = &c->levels[j];
 
-		if (l->batch_size != m->chart_batch || !report_level_valid(l))
+		if (l->batch_size != m->chart_batch || !report_level_charted(l))
 			continue;
 		snprintf(labbuf[n], sizeof(labbuf[n]), "%g", l->load);
 		labels[n] = labbuf[n];
@@ -297,7 +297,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 		for (size_t j = 0; j < c->n_levels; j++) {
 			const struct report_level *l = &c->levels[j];
 
-			if (l->batch_size != m->chart_batch || !report_level_valid(l) || k >= n)
+			if (l->batch_size != m->chart_batch || !report_level_charted(l) || k >= n)
 				continue;
 			if (figures_has(&l->fig, parts[p].f))
 				any = true;
@@ -308,7 +308,7 @@ static void chart_breakdown(const struct report_model *m, struct report_charts *
 	for (size_t j = 0, k = 0; j < c->n_levels; j++) {
 		const struct report_level *l = &c->levels[j];
 
-		if (l->batch_size != m->chart_batch || !report_level_valid(l) || k >= n)
+		if (l->batch_size != m->chart_batch || !report_level_charted(l) || k >= n)
 			continue;
 		chart_series_add(tp, (double)k++, figures_get(&l->fig, FIG_THROUGHPUT, NAN));
 	}
