@@ -10,6 +10,10 @@
   at concurrency 2. The default alone is recommended, and the loser's level
   stops at the floor of windows (tight --precision so that precision alone
   would not end it) while the winner's runs to the cap.
+- Different by 5%: four instances of a 4-slot device whose execution takes
+  21 ms (the default) or 20 ms (manual search over sim_base_us), at
+  concurrency 4 (long executions, so that the HTTP round trip's jitter on a
+  busy host stays small beside them). The faster one must be recommended alone, not tied.
 """
 
 import os
@@ -58,7 +62,7 @@ def different_configs(c, infertune, scratch):
                             "--export-path", export, "--concurrency", "2",
                             "--run-config-search-max-instance-count", "1",
                             "--run-config-search-max-model-batch-size", "1",
-                            "--precision", "0.5"] + COMMON, check=0)
+                            "--precision", "0.01"] + COMMON, check=0)
     c.equal(p.returncode, 0, "different: analyze exits 0")
     rows = query(export, """SELECT v.instance_count, r.in_top_tier FROM rankings r
                             JOIN variants v ON v.id = r.variant_id ORDER BY r.rank""")
@@ -78,9 +82,36 @@ def different_configs(c, infertune, scratch):
         c.check(n >= 1, "racing: stopped_early is recorded", n)
 
 
+def five_percent(c, infertune, scratch):
+    cfg = sim_config("sim5", base_us=21000, per_item_us=0, slots=4, max_batch_size=1,
+                     instances=4)
+    repo = write_repo(os.path.join(scratch, "repo_5"), {"sim5": cfg})
+    yaml = os.path.join(scratch, "five.yaml")
+    with open(yaml, "w") as f:
+        f.write("profile_models:\n  sim5:\n    model_config_parameters:\n"
+                "      parameters:\n        sim_base_us:\n"
+                "          string_value: [\"21000\", \"20000\"]\n")
+    export = os.path.join(scratch, "five")
+    p = analyze(infertune, ["-f", yaml, "--model-repository", repo, "--export-path", export,
+                            "--concurrency", "4", "--precision", "1",
+                            "--perf-analyzer-flag", "measurement-interval=600",
+                            "--duration-seconds", "0", "--skip-summary-reports", "-v"], check=0)
+    c.equal(p.returncode, 0, "5%: analyze exits 0")
+    rows = query(export, """SELECT v.config_json, r.in_top_tier, r.gain_lo_pct, r.gain_hi_pct
+                            FROM rankings r JOIN variants v ON v.id = r.variant_id
+                            ORDER BY r.rank""")
+    print("# 5%:", [('"20000"' in r[0], r[1], r[2], r[3]) for r in rows], flush=True)
+    c.check(rows and '"20000"' in rows[0][0], "5%: the 20 ms configuration is recommended",
+            [r[0][-80:] for r in rows])
+    c.equal(sum(1 for r in rows if r[1]), 1, "5%: they separate (a tier of one)")
+    c.check(rows and rows[0][2] is not None and rows[0][2] > 0,
+            "5%: the gain over the default is significant", rows[0][2:] if rows else None)
+
+
 def run(c, infertune, scratch):
     equal_configs(c, infertune, scratch)
     different_configs(c, infertune, scratch)
+    five_percent(c, infertune, scratch)
 
 
 if __name__ == "__main__":
