@@ -129,8 +129,10 @@ static int leaders_pick(struct analyzer *a, const struct model_ctx *mc, struct l
 }
 
 /*
- * Loads leader l alongside those already loaded. A failure is recorded on
- * its variant as in the sweep; *gone is set when the server went with it.
+ * Loads leader l alongside those already loaded. A failure is recorded as
+ * an event, not on the variant: its sweep measurements stand (it loaded
+ * alone, it may not fit beside the others). *gone is set when the server
+ * went with it.
  */
 static int leader_load(struct analyzer *a, const struct model_ctx *mc, struct leader *l,
 		       bool *gone, struct it_error *err)
@@ -149,9 +151,9 @@ static int leader_load(struct analyzer *a, const struct model_ctx *mc, struct le
 		l->active = true;
 		return 0;
 	}
-	analyzer_emit(a, AEV_LOG, 1, "interleaving: %s did not load: %s", l->v.name, reason);
-	variant_set_status(a, &l->v, status, reason);
-	store_event_add(a->store, a->run_id, l->v.id, variant_status_name(status), reason, NULL);
+	analyzer_emit(a, AEV_LOG, 0, "interleaving: %s did not load beside the others (%s); "
+		      "its sweep measurements stand", l->v.name, reason);
+	store_event_add(a->store, a->run_id, l->v.id, "interleave_load_failed", reason, NULL);
 	*gone = status != VARIANT_LOAD_FAILED && !analyzer_server_alive(a, how, sizeof(how));
 	return 0;
 }

@@ -21,6 +21,17 @@
 #define SIM_MAX_US 60000000ULL        /* one minute per execution term */
 #define SIM_MAX_SLOTS 1024ULL
 #define SIM_MAX_OUTPUT_BYTES ((size_t)1 << 30)
+#define SIM_MAX_MEMORY_MB (1ULL << 30)   /* a petabyte */
+
+/*
+ * Simulated memory: every instance of a model with sim_memory_mb holds that
+ * much of one pool shared by all sim models of the process while it is
+ * loaded; an instance that would take the pool past its model's
+ * sim_memory_capacity_mb fails to load with "out of memory", as a model
+ * that does not fit beside the others on a GPU does.
+ */
+static pthread_mutex_t sim_memory_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t sim_memory_used_mb;
 
 /*
  * One simulated device. Every instance of the model placed on it shares its
@@ -43,6 +54,8 @@ struct sim_model {
 	uint64_t base_us;
 	uint64_t per_item_us;
 	uint64_t slots;
+	uint64_t memory_mb;     /* held by each instance while loaded */
+	uint64_t capacity_mb;   /* the pool's size as this model sees it (0 = unlimited) */
 	uint64_t abort_after;   /* test-only: abort() at this execution (0 = never) */
 	uint64_t executions;    /* guarded by mu; counted only when abort_after is set */
 	pthread_mutex_t mu;     /* guards `devices` (instance_new runs on many threads) */
@@ -64,7 +77,7 @@ struct sim_instance {
  */
 static const char *const sim_params[] = {
 	"sim_base_us", "sim_per_item_us", "sim_device_slots",
-	"sim_crash_on_load", "sim_abort_after",
+	"sim_memory_mb", "sim_memory_capacity_mb", "sim_crash_on_load", "sim_abort_after",
 };
 
 /* A plain decimal integer <= max: digits only, no sign, space or suffix. */
@@ -111,7 +124,7 @@ static int sim_model_load(const struct model_config *cfg,
 			  struct it_error *err)
 {
 	struct sim_model *m = NULL;
-	uint64_t base_us, per_item_us, slots, crash_on_load, abort_after;
+	uint64_t base_us, per_item_us, slots, memory_mb, capacity_mb, crash_on_load, abort_after;
 	int rc;
 
 	(void)version_dir;
@@ -126,7 +139,7 @@ static int sim_model_load(const struct model_config *cfg,
 			known = known || !strcmp(key, sim_params[k]);
 		if (!known)
 			return it_error_set(err, IT_ERR_INVALID,
-					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots, sim_crash_on_load, sim_abort_after",
+					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots, sim_memory_mb, sim_memory_capacity_mb, sim_crash_on_load, sim_abort_after",
 					    key);
 	}
 	rc = sim_param(cfg, "sim_base_us", 0, 0, SIM_MAX_US, &base_us, err);
@@ -137,6 +150,13 @@ static int sim_model_load(const struct model_config *cfg,
 	if (rc)
 		return rc;
 	rc = sim_param(cfg, "sim_device_slots", 1, 1, SIM_MAX_SLOTS, &slots,
+		       err);
+	if (rc)
+		return rc;
+	rc = sim_param(cfg, "sim_memory_mb", 0, 0, SIM_MAX_MEMORY_MB, &memory_mb, err);
+	if (rc)
+		return rc;
+	rc = sim_param(cfg, "sim_memory_capacity_mb", 0, 0, SIM_MAX_MEMORY_MB, &capacity_mb,
 		       err);
 	if (rc)
 		return rc;
@@ -155,6 +175,8 @@ static int sim_model_load(const struct model_config *cfg,
 	m->base_us = base_us;
 	m->per_item_us = per_item_us;
 	m->slots = slots;
+	m->memory_mb = memory_mb;
+	m->capacity_mb = capacity_mb;
 	m->abort_after = abort_after;
 	pthread_mutex_init(&m->mu, NULL);
 	*model_state = m;
@@ -204,10 +226,21 @@ static int sim_instance_new(void *model_state,
 	struct sim_instance *inst;
 	int id = -1;
 
-	(void)err;
 	/* KIND_CPU, KIND_MODEL (and KIND_AUTO resolved to CPU) share the host. */
 	if (info->kind == INSTANCE_KIND_GPU)
 		id = info->device_id < 0 ? 0 : info->device_id;
+	pthread_mutex_lock(&sim_memory_mu);
+	if (m->capacity_mb && sim_memory_used_mb + m->memory_mb > m->capacity_mb) {
+		uint64_t used = sim_memory_used_mb;
+
+		pthread_mutex_unlock(&sim_memory_mu);
+		return it_error_set(err, IT_ERR_LIMIT,
+				    "backend 'sim': out of memory: an instance needs %llu MB and loaded models hold %llu of %llu MB (sim_memory_capacity_mb)",
+				    (unsigned long long)m->memory_mb, (unsigned long long)used,
+				    (unsigned long long)m->capacity_mb);
+	}
+	sim_memory_used_mb += m->memory_mb;
+	pthread_mutex_unlock(&sim_memory_mu);
 	inst = xcalloc(1, sizeof(*inst));
 	inst->model = m;
 	pthread_mutex_lock(&m->mu);
@@ -219,7 +252,14 @@ static int sim_instance_new(void *model_state,
 
 static void sim_instance_free(void *instance_state)
 {
-	free(instance_state);
+	struct sim_instance *inst = instance_state;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&sim_memory_mu);
+	sim_memory_used_mb -= inst->model->memory_mb;
+	pthread_mutex_unlock(&sim_memory_mu);
+	free(inst);
 }
 
 /* Batch size of this execution: the first present input's dim 0, else 1. */

@@ -684,6 +684,44 @@ static void test_sim_slots_shared(void **state)
 	free(two_slots);
 }
 
+/*
+ * Simulated memory: instances hold sim_memory_mb of one pool shared by all
+ * sim models; an instance past sim_memory_capacity_mb fails with "out of
+ * memory", and unloading gives the memory back.
+ */
+static void test_sim_memory(void **state)
+{
+	static const char text[] =
+		"backend: \"sim\"\n"
+		"parameters { key: \"sim_memory_mb\" value { string_value: \"600\" } }\n"
+		"parameters { key: \"sim_memory_capacity_mb\" value { string_value: \"1000\" } }\n";
+	struct backend_instance_info info = { .name = "t_0_1", .kind = INSTANCE_KIND_CPU,
+					      .device_id = -1 };
+	struct it_error err = { 0 };
+	struct loaded a, b;
+	void *inst = NULL;
+
+	(void)state;
+	load(&a, text);
+	add_instance(&a, INSTANCE_KIND_CPU, -1);
+	/* A second instance of the same model does not fit... */
+	assert_int_not_equal(a.ops->instance_new(a.model, &info, &inst, &err), 0);
+	assert_non_null(strstr(err.message, "out of memory"));
+	assert_non_null(strstr(err.message, "600 of 1000 MB"));
+	/* ...nor one of another model. */
+	load(&b, text);
+	memset(&err, 0, sizeof(err));
+	assert_int_not_equal(b.ops->instance_new(b.model, &info, &inst, &err), 0);
+	assert_non_null(strstr(err.message, "out of memory"));
+	unload(&a);
+	/* Unloading gave the memory back. */
+	add_instance(&b, INSTANCE_KIND_CPU, -1);
+	unload(&b);
+	expect_load_error("backend: \"sim\"\n"
+			  "parameters { key: \"sim_memory_mb\" value { string_value: \"1GB\" } }\n",
+			  "parameter sim_memory_mb is '1GB'");
+}
+
 static void test_sim_no_batching(void **state)
 {
 	struct tensor in[1], out[1];
@@ -728,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_sim_parameter_errors),
 		cmocka_unit_test(test_sim_timing_and_outputs),
 		cmocka_unit_test(test_sim_slots_shared),
+		cmocka_unit_test(test_sim_memory),
 		cmocka_unit_test(test_sim_no_batching),
 	};
 

@@ -10,6 +10,10 @@
   at concurrency 2. The default alone is recommended, and the loser's level
   stops at the floor of windows (tight --precision so that precision alone
   would not end it) while the winner's runs to the cap.
+- Leaders that do not fit together: each configuration holds 600 of a
+  1000 MB simulated memory pool, so each loads alone but the interleaved
+  re-measurement cannot load two. The failure is an event, the variants
+  keep their sweep measurements and status, and the analysis answers.
 - Different by 5%: four instances of a 4-slot device whose execution takes
   21 ms (the default) or 20 ms (manual search over sim_base_us), at
   concurrency 4 (long executions, so that the HTTP round trip's jitter on a
@@ -82,6 +86,35 @@ def different_configs(c, infertune, scratch):
         c.check(n >= 1, "racing: stopped_early is recorded", n)
 
 
+def leaders_do_not_fit(c, infertune, scratch):
+    cfg = sim_config("simfit", max_batch_size=1,
+                     extra_params={"sim_memory_mb": 600, "sim_memory_capacity_mb": 1000})
+    repo = write_repo(os.path.join(scratch, "repo_fit"), {"simfit": cfg})
+    export = os.path.join(scratch, "fit")
+    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simfit",
+                            "--export-path", export, "--concurrency", "1",
+                            "--run-config-search-max-instance-count", "1",
+                            "--run-config-search-max-model-batch-size", "4"] + COMMON,
+                check=0)
+    out = p.stdout + p.stderr
+    c.equal(p.returncode, 0, "no fit: analyze exits 0")
+    c.check("did not load beside the others" in out and "out of memory" in out,
+            "no fit: the failed co-load is logged with its reason", out[-2000:])
+    c.check("interleaving: skipped" in out, "no fit: interleaving is skipped", out[-2000:])
+    events = query(export, "SELECT kind, message FROM events "
+                           "WHERE kind = 'interleave_load_failed'")
+    c.check(events and "out of memory" in events[0][1],
+            "no fit: the failure is stored as an event with its reason", events)
+    rows = query(export, """SELECT v.status, r.in_top_tier, r.recommendation
+                            FROM rankings r JOIN variants v ON v.id = r.variant_id
+                            ORDER BY r.rank""")
+    c.check(len(rows) >= 3 and all(r[0] == "measured" for r in rows),
+            "no fit: every variant keeps its sweep status and ranking", rows)
+    c.check(rows and rows[0][2], "no fit: a recommendation is made", rows[:1])
+    n = query(export, "SELECT count(*) FROM measurements WHERE phase = 'interleaved'")[0][0]
+    c.equal(n, 0, "no fit: no interleaved measurement is stored")
+
+
 def five_percent(c, infertune, scratch):
     cfg = sim_config("sim5", base_us=21000, per_item_us=0, slots=4, max_batch_size=1,
                      instances=4)
@@ -111,6 +144,7 @@ def five_percent(c, infertune, scratch):
 def run(c, infertune, scratch):
     equal_configs(c, infertune, scratch)
     different_configs(c, infertune, scratch)
+    leaders_do_not_fit(c, infertune, scratch)
     five_percent(c, infertune, scratch)
 
 
