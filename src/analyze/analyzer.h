@@ -97,6 +97,7 @@ struct analyze_model_result {
 	bool has_gain_ci;
 	double gain_lo_pct, gain_hi_pct; /* its 95% interval (analyze/tier.h) */
 	bool gain_significant;          /* the interval is above 0 */
+	bool gain_side_by_side;         /* from both interleaved re-measurements */
 	size_t n_tier;                  /* configurations equal to the best within noise */
 	char borderline[1024];          /* "config_4 (perf_latency_p99)", "" none */
 	char recommendation[2048];      /* the tier sentence (tier_sentence()) */

@@ -329,8 +329,7 @@ static int write_file(const char *dir, const char *name, const struct strbuf *sb
 }
 
 static void fill_result(struct analyze_model_result *r, const char *model,
-			const struct vdata *vd, size_t n, const struct rank_entry *rk,
-			const struct objective_set *obj)
+			const struct vdata *vd, size_t n, const struct rank_entry *rk)
 {
 	const struct store_measurement *def = NULL;
 
@@ -365,8 +364,6 @@ static void fill_result(struct analyze_model_result *r, const char *model,
 		r->best_batch = m->batch_size;
 		r->best_load_kind = m->load_kind;
 		r->best_load = m->load_value;
-		if (def)
-			r->gain_pct = objective_gain_pct(obj, &def->fig, &m->fig, &r->has_gain);
 	}
 }
 
@@ -410,26 +407,47 @@ static int model_load(const struct outputs_config *oc, const struct outputs_mode
 	return 0;
 }
 
-/* The default's best measurement in the ranking, or NULL. */
-static const struct store_measurement *default_best(const struct vdata *vd, size_t n,
-						     const struct rank_entry *rk)
+/* v's valid interleaved measurement (it was a leader), NULL when it has none. */
+static const struct store_measurement *interleaved_of(const struct vdata *v)
 {
-	for (size_t i = 0; i < n; i++)
-		if (vd[rk[i].input].v.is_default && rk[i].best >= 0)
-			return &vd[rk[i].input].ms[rk[i].best];
+	for (size_t k = 0; k < v->n; k++)
+		if (v->ms[k].phase == PHASE_INTERLEAVED && measurement_valid(&v->ms[k]))
+			return &v->ms[k];
 	return NULL;
 }
 
-/* One ranked row as recorded: tier, borderline constraints, gain over the default with its interval. */
+/* The default's best measurement in the ranking, or NULL; *il its interleaved one. */
+static const struct store_measurement *default_best(const struct vdata *vd, size_t n,
+						     const struct rank_entry *rk,
+						     const struct store_measurement **il)
+{
+	*il = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (vd[rk[i].input].v.is_default && rk[i].best >= 0) {
+			*il = interleaved_of(&vd[rk[i].input]);
+			return &vd[rk[i].input].ms[rk[i].best];
+		}
+	return NULL;
+}
+
+/*
+ * One ranked row as recorded: tier, borderline constraints, gain over the
+ * default with its interval. The gain compares the two configurations'
+ * interleaved re-measurements when both have one (the same drift fell on
+ * both, and the tier was decided on them), else their sweep measurements.
+ */
 static void rank_row(const struct objective_set *o, const struct vdata *v,
 		     const struct rank_entry *e, const struct store_measurement *def,
-		     struct store_rank *row, bool *significant)
+		     const struct store_measurement *def_il, struct store_rank *row,
+		     bool *significant, bool *side_by_side)
 {
 	const struct store_measurement *m = e->best >= 0 ? &v->ms[e->best] : NULL;
+	const struct store_measurement *m_il = def_il ? interleaved_of(v) : NULL;
 	struct tier_gain g;
 
 	memset(row, 0, sizeof(*row));
 	*significant = false;
+	*side_by_side = false;
 	row->variant_id = v->v.id;
 	row->best_measurement_id = m ? m->id : 0;
 	row->satisfies_constraints = e->passes;
@@ -438,6 +456,10 @@ static void rank_row(const struct objective_set *o, const struct vdata *v,
 	if (!m)
 		return;
 	tier_borderline(o, m, row->borderline, sizeof(row->borderline));
+	if (m_il) {
+		def = def_il;
+		m = m_il;
+	}
 	if (!def)
 		return;
 	tier_gain(o, def, m, !tier_worse(o, m, def) && !tier_worse(o, def, m), &g);
@@ -447,6 +469,7 @@ static void rank_row(const struct objective_set *o, const struct vdata *v,
 	row->gain_lo_pct = g.lo_pct;
 	row->gain_hi_pct = g.hi_pct;
 	*significant = g.significant;
+	*side_by_side = m_il != NULL;
 }
 
 /* "config_4 (perf_latency_p99), config_5 (perf_throughput)" of the rows with borderline constraints. */
@@ -491,6 +514,7 @@ static void recommend(const struct vdata *vd, size_t n, const struct rank_entry 
 	ts.gain.lo_pct = ranks[0].gain_lo_pct;
 	ts.gain.hi_pct = ranks[0].gain_hi_pct;
 	ts.gain.significant = r->gain_significant;
+	ts.gain.side_by_side = r->gain_side_by_side;
 	ts.borderline = r->borderline;
 	strbuf_init(&sb, 0);
 	tier_sentence(&ts, &sb);
@@ -498,20 +522,6 @@ static void recommend(const struct vdata *vd, size_t n, const struct rank_entry 
 	snprintf(ranks[0].recommendation, sizeof(ranks[0].recommendation), "%s", sb.buf);
 	strbuf_release(&sb);
 	free(names);
-}
-
-/*
- * Model Analyzer's ranking, then the top tier in cost order, each variant
- * ranked by its interleaved re-measurement when it has one
- * (tier_rank_choice()); *why says what decided rank 1.
- */
-/* True when the variant has a valid interleaved measurement (it was a leader). */
-static bool has_interleaved(const struct vdata *v)
-{
-	for (size_t k = 0; k < v->n; k++)
-		if (v->ms[k].phase == PHASE_INTERLEAVED && measurement_valid(&v->ms[k]))
-			return true;
-	return false;
 }
 
 /*
@@ -564,7 +574,7 @@ static size_t rank_with_tier(const struct objective_set *o, const struct vdata *
 	}
 	n_tier = tier_rank(o, tv, n, false, gpu_count, rk, why, gpu);
 	/* The leaders are the first members of the sweep's tier. */
-	while (n_lead < n_tier && has_interleaved(&vd[rk[n_lead].input]))
+	while (n_lead < n_tier && interleaved_of(&vd[rk[n_lead].input]))
 		n_lead++;
 	if (n_lead >= 2) {
 		enum tier_reason lwhy = TIER_ALONE;
@@ -600,24 +610,29 @@ static int model_rank(const struct outputs_config *oc, const struct outputs_mode
 		      struct it_error *err)
 {
 	struct store_rank *ranks = xcalloc(n ? n : 1, sizeof(*ranks));
-	const struct store_measurement *def;
+	const struct store_measurement *def, *def_il;
 	enum tier_reason why = TIER_ALONE;
 	bool gpu = false;
 	size_t n_tier;
 	int rc = 0;
 
 	n_tier = rank_with_tier(om->objectives, vd, n, gpu_count, rk, &why, &gpu);
-	fill_result(r, om->name, vd, n, rk, om->objectives);
+	fill_result(r, om->name, vd, n, rk);
 	r->n_tier = n_tier;
-	def = default_best(vd, n, rk);
+	def = default_best(vd, n, rk, &def_il);
 	for (size_t i = 0; i < n; i++) {
-		bool significant;
+		bool significant, side_by_side;
 
-		rank_row(om->objectives, &vd[rk[i].input], &rk[i], def, &ranks[i], &significant);
-		if (i == 0)
+		rank_row(om->objectives, &vd[rk[i].input], &rk[i], def, def_il, &ranks[i],
+			 &significant, &side_by_side);
+		if (i == 0) {
 			r->gain_significant = significant;
+			r->gain_side_by_side = side_by_side;
+		}
 	}
 	if (n && r->has_best) {
+		r->has_gain = ranks[0].has_gain;
+		r->gain_pct = ranks[0].gain_vs_default_pct;
 		r->has_gain_ci = ranks[0].has_gain_ci;
 		r->gain_lo_pct = ranks[0].gain_lo_pct;
 		r->gain_hi_pct = ranks[0].gain_hi_pct;

@@ -460,6 +460,8 @@ static void gain_sentence(const struct tier_summary *s, struct strbuf *sb)
 	else
 		strbuf_addf(sb, " No significant gain over the default configuration: %+.1f%%",
 			    g->pct);
+	if (g->side_by_side)
+		strbuf_adds(sb, ", measured side by side");
 	if (g->has_ci)
 		strbuf_addf(sb, " (95%% interval %+.1f%% to %+.1f%%).", g->lo_pct, g->hi_pct);
 	else
