@@ -166,6 +166,12 @@ void search_point_label(const struct search_point *p, char *buf, size_t size)
 		if (p->max_batch_size && n < size)
 			n += (size_t)snprintf(buf + n, size - n, "%smax_batch_size=%d",
 					      n ? " " : "", p->max_batch_size);
+		if (p->preferred_batch_size && n < size)
+			n += (size_t)snprintf(buf + n, size - n, " preferred_batch_size=%d",
+					      p->preferred_batch_size);
+		if (p->queue_delay_us && n < size)
+			n += (size_t)snprintf(buf + n, size - n, " queue_delay_us=%u",
+					      p->queue_delay_us);
 	}
 	if (p->concurrency && n < size)
 		snprintf(buf + n, size - n, " @concurrency=%llu",

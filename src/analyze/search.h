@@ -26,6 +26,9 @@ struct search_point {
 	int32_t max_batch_size; /* 0: keep the default's */
 	int32_t instance_count; /* 0: keep the default's */
 	int32_t threads;        /* intra-op threads (pytorch on CPU); 0: keep */
+	/* With max_batch_size set outside manual search: dynamic batching's */
+	uint32_t queue_delay_us;        /* max_queue_delay_microseconds (0: none) */
+	int32_t preferred_batch_size;   /* its one preferred size (0: none) */
 	long manual;            /* manual combination index; -1: none */
 	uint64_t concurrency;   /* measure at this one concurrency (batch 1); 0: the run's sweep */
 };
