@@ -179,6 +179,25 @@ static void fill_server(struct store_measurement *m, const struct remote_stats *
 			    (double)s->inference_count / (double)s->execution_count);
 }
 
+/* The server's executions per batch size over the merged windows. */
+static void fill_batch_stats(struct store_measurement *m, const struct remote_batch_stats *b)
+{
+	if (!b->n)
+		return;
+	m->batch_stats = xcalloc(b->n, sizeof(*m->batch_stats));
+	m->n_batch_stats = b->n;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct remote_batch_stat *in = &b->items[i];
+		struct store_batch_stat *o = &m->batch_stats[i];
+
+		o->batch_size = (int64_t)in->batch_size;
+		o->execution_count = in->execution_count;
+		o->compute_input_ns = in->compute_input_ns;
+		o->compute_infer_ns = in->compute_infer_ns;
+		o->compute_output_ns = in->compute_output_ns;
+	}
+}
+
 static void fill_metrics(struct store_measurement *m, const struct scrape_summary *s)
 {
 	double util = 0, used = 0, total = 0, power = 0;
@@ -365,8 +384,10 @@ static void fill_level(struct analyzer *a, struct store_measurement *m,
 	if (!level_merged(L) || !L->merged_count)
 		return;
 	fill_client(m, L);
-	if (L->has_server)
+	if (L->has_server) {
 		fill_server(m, &L->server);
+		fill_batch_stats(m, &L->server_batches);
+	}
 	if (L->has_metrics)
 		fill_metrics(m, &L->metrics);
 	if (lc->n_ends >= L->merged_first + L->merged_count)

@@ -46,6 +46,7 @@ struct window_data {
 	uint64_t max_lateness_ns;
 	bool has_server;
 	struct remote_stats server;
+	struct remote_batch_stats batches;      /* the server's, per batch size */
 	bool has_metrics;
 	struct scrape_summary metrics;
 	uint64_t cpu_ns;
@@ -109,6 +110,7 @@ void profile_level_release(struct profile_level *L)
 	free(L->windows);
 	L->windows = NULL;
 	L->n_windows = 0;
+	remote_batch_stats_release(&L->server_batches);
 }
 
 void profile_results_free(struct profile_results *r)
@@ -529,10 +531,12 @@ static void sleep_ns(uint64_t ns)
 /*
  * Reads the statistics and picks the version measured: the one given with
  * -x, else (as perf_analyzer) the highest version whose queue count moved
- * since `prev`, else the highest.
+ * since `prev`, else the highest. *batches gets that version's counters
+ * per batch size, from the same answer.
  */
 static int read_stats(struct profiler *p, const struct remote_stats *prev,
-		      struct remote_stats *out, struct it_error *err)
+		      struct remote_stats *out, struct remote_batch_stats *batches,
+		      struct it_error *err)
 {
 	struct remote_stats all[MAX_STAT_VERSIONS];
 	size_t n = 0, pick = SIZE_MAX;
@@ -573,6 +577,13 @@ static int read_stats(struct profiler *p, const struct remote_stats *prev,
 		return it_error_set(err, IT_ERR_NOT_FOUND,
 				    "the server statistics do not list version %s of model '%s'",
 				    p->o.model_version, p->model->name);
+	/* The answer again, for one version: no second request, windows stay aligned. */
+	rc = remote_batch_stats_parse(p->body.buf, p->body.len, p->model->name,
+				      all[pick].version, batches, err);
+	if (rc) {
+		it_error_prefix(err, "cannot read the server statistics");
+		return rc;
+	}
 	*out = all[pick];
 	return 0;
 }
@@ -756,6 +767,7 @@ static int warmup(struct profiler *p, struct it_error *err)
 static void window_release(struct window_data *d)
 {
 	latency_samples_release(&d->latencies);
+	remote_batch_stats_release(&d->batches);
 }
 
 /*
@@ -851,6 +863,8 @@ static void merge_windows(const struct profiler *p, struct profile_level *L,
 	L->max_worker_busy = 0;
 	L->has_server = p->include_server_stats;
 	memset(&L->server, 0, sizeof(L->server));
+	/* Merged again after each window: start from nothing. */
+	remote_batch_stats_release(&L->server_batches);
 	L->client_saturated = false;
 	for (size_t i = first; i < first + count; i++) {
 		const struct profile_window *w = &L->windows[i];
@@ -875,6 +889,7 @@ static void merge_windows(const struct profiler *p, struct profile_level *L,
 		if (d->has_server) {
 			memcpy(L->server.version, d->server.version, sizeof(L->server.version));
 			remote_stats_add(&L->server, &d->server);
+			remote_batch_stats_add(&L->server_batches, &d->batches);
 		} else {
 			L->has_server = false;
 		}
@@ -956,6 +971,7 @@ struct level_run {
 	struct stability_point *points; /* one per window of L */
 	size_t alloc_points;
 	struct remote_stats stats_start;
+	struct remote_batch_stats batches_start; /* stats_start's, per batch size */
 	uint64_t wstart, wend;          /* the window in progress */
 	uint64_t cpu_start, *wcpu_start;
 	unsigned nw;
@@ -988,6 +1004,7 @@ static void level_run_release(struct level_run *lr)
 	free(lr->data);
 	free(lr->points);
 	free(lr->wcpu_start);
+	remote_batch_stats_release(&lr->batches_start);
 }
 
 /* Sets the load, warms up and opens the first window. */
@@ -1005,7 +1022,7 @@ static int level_start(struct profiler *p, struct level_run *lr, struct it_error
 	p->n_carry = 0;
 	lr->wstart = loadgen_now_ns();
 	if (!rc && p->include_server_stats)
-		rc = read_stats(p, NULL, &lr->stats_start, err);
+		rc = read_stats(p, NULL, &lr->stats_start, &lr->batches_start, err);
 	if (rc)
 		return rc;
 	/*
@@ -1109,15 +1126,23 @@ static int window_server_side(struct profiler *p, struct level_run *lr,
 {
 	const struct profile_options *o = &p->o;
 	struct remote_stats stats_end;
+	struct remote_batch_stats batches_end;
 	int rc;
 
 	if (w->failed_count <= tolerated && w->request_count && p->include_server_stats) {
-		rc = read_stats(p, &lr->stats_start, &stats_end, err);
-		if (rc)
+		remote_batch_stats_init(&batches_end);
+		rc = read_stats(p, &lr->stats_start, &stats_end, &batches_end, err);
+		if (rc) {
+			remote_batch_stats_release(&batches_end);
 			return rc;
+		}
 		d->has_server = true;
 		remote_stats_delta(&lr->stats_start, &stats_end, &d->server);
+		remote_batch_stats_delta(&lr->batches_start, &batches_end, &d->batches);
 		lr->stats_start = stats_end;
+		/* The end is the next window's start: the arrays trade places. */
+		remote_batch_stats_release(&lr->batches_start);
+		lr->batches_start = batches_end;
 	}
 	if (w->failed_count <= tolerated && w->request_count && p->scraper) {
 		rc = scraper_window(p->scraper, lr->wstart, lr->wend, &d->metrics, err);
@@ -1513,8 +1538,9 @@ static void accum_take(struct profile_accum *acc, struct level_run *lr)
 		*w = L->windows[i];
 		w->index = acc->L.n_windows - 1;
 		acc->data[w->index] = lr->data[i];
-		/* Moved: the run must not free these latencies. */
+		/* Moved: the run must not free these latencies and batch statistics. */
 		latency_samples_init(&lr->data[i].latencies);
+		remote_batch_stats_init(&lr->data[i].batches);
 	}
 	acc->L.concurrency = L->concurrency;
 	acc->L.request_rate = L->request_rate;

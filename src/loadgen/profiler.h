@@ -163,6 +163,13 @@ struct profile_level {
 	uint64_t max_lateness_ns;       /* open loop: worst send delay */
 	bool has_server;
 	struct remote_stats server;     /* deltas summed over the merged windows */
+	/*
+	 * The server's executions per batch size (count and compute
+	 * input/infer/output ns), deltas summed over the merged windows like
+	 * `server`; empty without has_server or when the server sends no
+	 * batch_stats. Owned by the level: profile_level_release().
+	 */
+	struct remote_batch_stats server_batches;
 	bool has_metrics;
 	struct scrape_summary metrics;
 	double client_cpu_cores;
@@ -205,7 +212,7 @@ struct profile_results {
 
 void profile_results_free(struct profile_results *r);
 
-/** Frees what a level owns (its windows); the struct itself is the caller's. */
+/** Frees what a level owns (its windows, its batch statistics); the struct itself is the caller's. */
 void profile_level_release(struct profile_level *L);
 
 /** The profiler (opaque). */

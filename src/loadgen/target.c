@@ -242,6 +242,37 @@ static void duration_stat(json_t *stats, const char *key, uint64_t *count,
 	*ns = (uint64_t)json_int64(json_object_get(o, "ns"));
 }
 
+/*
+ * Loads a statistics answer into *root (the caller's to json_decref, also
+ * on failure) and finds its 'model_stats' list.
+ */
+static int load_model_stats(const char *json, size_t len, json_t **root,
+			    json_t **list, struct it_error *err)
+{
+	int rc = load_json(json, len, "the statistics answer", root, err);
+
+	if (rc)
+		return rc;
+	*list = json_object_get(*root, "model_stats");
+	if (!json_is_array(*list))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "the statistics answer has no 'model_stats' list");
+	return 0;
+}
+
+/* The version of a model_stats entry as struct remote_stats keeps it (truncated). */
+static void entry_version(json_t *e, char version[32])
+{
+	const char *v = json_string_value(json_object_get(e, "version"));
+	size_t vlen = v ? strlen(v) : 0;
+
+	if (vlen >= 32)
+		vlen = 31;
+	if (v)
+		memcpy(version, v, vlen);
+	version[vlen] = '\0';
+}
+
 int remote_stats_parse(const char *json, size_t len, const char *model,
 		       struct remote_stats *out, size_t max, size_t *n,
 		       struct it_error *err)
@@ -251,32 +282,19 @@ int remote_stats_parse(const char *json, size_t len, const char *model,
 	int rc;
 
 	*n = 0;
-	rc = load_json(json, len, "the statistics answer", &root, err);
+	rc = load_model_stats(json, len, &root, &list, err);
 	if (rc)
-		return rc;
-	list = json_object_get(root, "model_stats");
-	if (!json_is_array(list)) {
-		rc = it_error_set(err, IT_ERR_INVALID,
-				  "the statistics answer has no 'model_stats' list");
 		goto out;
-	}
 	json_array_foreach(list, i, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));
-		const char *version = json_string_value(json_object_get(e, "version"));
 		json_t *is = json_object_get(e, "inference_stats");
 		struct remote_stats *s;
-		size_t vlen;
 
 		if (!name || strcmp(name, model) || *n == max)
 			continue;
 		s = &out[(*n)++];
 		memset(s, 0, sizeof(*s));
-		vlen = version ? strlen(version) : 0;
-		if (vlen >= sizeof(s->version))
-			vlen = sizeof(s->version) - 1;
-		if (version)
-			memcpy(s->version, version, vlen);
-		s->version[vlen] = '\0';
+		entry_version(e, s->version);
 		s->inference_count = (uint64_t)json_int64(json_object_get(e, "inference_count"));
 		s->execution_count = (uint64_t)json_int64(json_object_get(e, "execution_count"));
 		duration_stat(is, "success", &s->success_count, &s->success_ns);
@@ -322,4 +340,160 @@ void remote_stats_add(struct remote_stats *a, const struct remote_stats *b)
 #define ADD(f) a->f += b->f;
 	STAT_FIELDS(ADD)
 #undef ADD
+}
+
+/* The fields of a remote_batch_stat that count (all but batch_size). */
+#define BATCH_FIELDS(X) \
+	X(execution_count) X(compute_input_ns) X(compute_infer_ns) X(compute_output_ns)
+
+void remote_batch_stats_init(struct remote_batch_stats *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void remote_batch_stats_release(struct remote_batch_stats *b)
+{
+	if (!b)
+		return;
+	free(b->items);
+	remote_batch_stats_init(b);
+}
+
+static void batch_stat_add(struct remote_batch_stat *a,
+			   const struct remote_batch_stat *b)
+{
+#define ADD(f) a->f += b->f;
+	BATCH_FIELDS(ADD)
+#undef ADD
+}
+
+static int batch_stat_cmp(const void *a, const void *b)
+{
+	const struct remote_batch_stat *x = a, *y = b;
+
+	return (x->batch_size > y->batch_size) - (x->batch_size < y->batch_size);
+}
+
+/*
+ * One batch_stats entry: false when its batch_size is not a positive
+ * integer (a number, or a string of one as for the other 64-bit fields).
+ */
+static bool parse_batch_stat(json_t *e, struct remote_batch_stat *out)
+{
+	json_t *size = json_object_get(e, "batch_size");
+	uint64_t counts[3];
+
+	if (!json_is_integer(size) && !json_is_string(size))
+		return false;
+	if (json_int64(size) < 1)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->batch_size = (uint64_t)json_int64(size);
+	duration_stat(e, "compute_input", &counts[0], &out->compute_input_ns);
+	duration_stat(e, "compute_infer", &counts[1], &out->compute_infer_ns);
+	duration_stat(e, "compute_output", &counts[2], &out->compute_output_ns);
+	/* Equal in Triton; a server that sends only some of them: the largest. */
+	out->execution_count = counts[1];
+	for (int k = 0; k < 3; k++) {
+		if (counts[k] > out->execution_count)
+			out->execution_count = counts[k];
+	}
+	return true;
+}
+
+int remote_batch_stats_parse(const char *json, size_t len, const char *model,
+			     const char *version, struct remote_batch_stats *out,
+			     struct it_error *err)
+{
+	json_t *root = NULL, *list, *e, *entries = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	out->n = 0;
+	rc = load_model_stats(json, len, &root, &list, err);
+	if (rc)
+		goto out;
+	json_array_foreach(list, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		char v[32];
+
+		entry_version(e, v);
+		if (name && !strcmp(name, model) && !strcmp(v, version)) {
+			entries = json_object_get(e, "batch_stats");
+			break;
+		}
+	}
+	/* Not an array (or absent): json_array_size() is 0, the list stays empty. */
+	json_array_foreach(entries, i, e) {
+		XGROW(out->items, out->alloc, out->n + 1);
+		if (parse_batch_stat(e, &out->items[out->n]))
+			out->n++;
+	}
+	if (out->n) {
+		qsort(out->items, out->n, sizeof(*out->items), batch_stat_cmp);
+		for (i = 1; i < out->n; i++) {
+			if (out->items[i].batch_size == out->items[k].batch_size)
+				batch_stat_add(&out->items[k], &out->items[i]);
+			else
+				out->items[++k] = out->items[i];
+		}
+		out->n = k + 1;
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+void remote_batch_stats_delta(const struct remote_batch_stats *start,
+			      const struct remote_batch_stats *end,
+			      struct remote_batch_stats *out)
+{
+	static const struct remote_batch_stat zero;
+	size_t j = 0;
+
+	out->n = 0;
+	for (size_t i = 0; i < end->n; i++) {
+		const struct remote_batch_stat *e = &end->items[i], *s = &zero;
+		struct remote_batch_stat d = { .batch_size = e->batch_size };
+		bool any = false;
+
+		/* Both sorted: one walk through start. */
+		while (j < start->n && start->items[j].batch_size < e->batch_size)
+			j++;
+		if (j < start->n && start->items[j].batch_size == e->batch_size)
+			s = &start->items[j];
+#define DELTA(f) d.f = e->f >= s->f ? e->f - s->f : 0; any = any || d.f;
+		BATCH_FIELDS(DELTA)
+#undef DELTA
+		if (!any)
+			continue;
+		XGROW(out->items, out->alloc, out->n + 1);
+		out->items[out->n++] = d;
+	}
+}
+
+void remote_batch_stats_add(struct remote_batch_stats *a,
+			    const struct remote_batch_stats *b)
+{
+	struct remote_batch_stats m;
+	size_t i = 0, j = 0;
+
+	if (!b->n)
+		return;
+	remote_batch_stats_init(&m);
+	XGROW(m.items, m.alloc, a->n + b->n);
+	while (i < a->n || j < b->n) {
+		struct remote_batch_stat *o = &m.items[m.n++];
+
+		if (j == b->n || (i < a->n && a->items[i].batch_size < b->items[j].batch_size)) {
+			*o = a->items[i++];
+		} else if (i == a->n || b->items[j].batch_size < a->items[i].batch_size) {
+			*o = b->items[j++];
+		} else {
+			*o = a->items[i++];
+			batch_stat_add(o, &b->items[j++]);
+		}
+	}
+	remote_batch_stats_release(a);
+	*a = m;
 }

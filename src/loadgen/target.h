@@ -99,4 +99,65 @@ void remote_stats_delta(const struct remote_stats *start,
 /** Adds b into a, field by field (merging windows). */
 void remote_stats_add(struct remote_stats *a, const struct remote_stats *b);
 
+/**
+ * The executions of one model version at one batch size (protocol.md
+ * §3.2 batch_stats), cumulative as the server sends them or over a span
+ * after remote_batch_stats_delta().
+ */
+struct remote_batch_stat {
+	uint64_t batch_size;            /* >= 1 */
+	uint64_t execution_count;
+	uint64_t compute_input_ns, compute_infer_ns, compute_output_ns;
+};
+
+/**
+ * Every batch size a model version executed: a growable array sorted by
+ * increasing batch_size, each size at most once. The server's counters
+ * keep every size ever executed (up to max_batch_size, which may be in
+ * the thousands), so there is no fixed cap. Embedded struct: zeroing it
+ * is remote_batch_stats_init(); it owns its array, freed by
+ * remote_batch_stats_release(). Not thread-safe.
+ */
+struct remote_batch_stats {
+	struct remote_batch_stat *items;
+	size_t n, alloc;
+};
+
+/** An empty list. */
+void remote_batch_stats_init(struct remote_batch_stats *b);
+
+/** Frees the array of b and leaves b empty (reusable); NULL is a no-op. */
+void remote_batch_stats_release(struct remote_batch_stats *b);
+
+/**
+ * Replaces *out with the batch_stats of version `version` of model `model`
+ * in a statistics answer (the one remote_stats_parse() reads). The
+ * statistics' own rules: IT_ERR_PARSE for text that is not JSON,
+ * IT_ERR_INVALID for an answer without a 'model_stats' list (out emptied);
+ * everything else reads as far as it goes: a version that is not listed,
+ * or lists no batch_stats (an older Triton, another server), gives an
+ * empty list; an entry whose batch_size is not a positive integer is
+ * skipped; a missing counter reads as 0, as in remote_stats_parse(). The
+ * executions are compute_infer's count (the three duration counts are
+ * equal in Triton; a server that sends only some of them: the largest).
+ * Input order does not matter; a size listed twice is summed.
+ */
+int remote_batch_stats_parse(const char *json, size_t len, const char *model,
+			     const char *version, struct remote_batch_stats *out,
+			     struct it_error *err);
+
+/**
+ * Replaces *out (initialised, distinct from start and end) with end -
+ * start, size by size: a size absent from start counts from 0, a counter
+ * that went backwards gives 0 (as remote_stats_delta()), and sizes with
+ * nothing in the span (every field 0) are left out.
+ */
+void remote_batch_stats_delta(const struct remote_batch_stats *start,
+			      const struct remote_batch_stats *end,
+			      struct remote_batch_stats *out);
+
+/** Adds b into a, size by size, keeping a sorted (merging windows); a != b. */
+void remote_batch_stats_add(struct remote_batch_stats *a,
+			    const struct remote_batch_stats *b);
+
 #endif

@@ -24,6 +24,7 @@ struct store {
 	bool has_v2;            /* measurements has the columns of schema 2 */
 	char *meas_v2_columns;  /* "throughput_lo, throughput_hi, ..., phase, precision_met,
 				 * stopped_early, client_cpu_share"; constants for schema 1 */
+	bool has_batch_stats;   /* the batch_stats table of schema 3 exists */
 };
 
 /** Sets err from the connection's last error ("<path>: what: message"); returns the code. */

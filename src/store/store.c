@@ -281,6 +281,24 @@ static void add_measurements_table(struct strbuf *sb, const char *name)
 }
 
 /*
+ * The table schema 3 added: the server's executions per batch size of each
+ * measurement (its merged windows' statistics deltas).
+ */
+static void add_batch_stats_table(struct strbuf *sb)
+{
+	strbuf_adds(sb,
+		"CREATE TABLE batch_stats (\n"
+		"  measurement_id INTEGER NOT NULL REFERENCES measurements(id),\n"
+		"  batch_size INTEGER NOT NULL,\n"
+		"  execution_count INTEGER NOT NULL,\n"
+		"  compute_input_ns INTEGER NOT NULL,\n"
+		"  compute_infer_ns INTEGER NOT NULL,\n"
+		"  compute_output_ns INTEGER NOT NULL,\n"
+		"  PRIMARY KEY (measurement_id, batch_size)\n"
+		");\n");
+}
+
+/*
  * The rankings columns of the top tier and the cost order (issue #12;
  * docs/results-db.md). create_schema() writes them; migrate_rankings()
  * adds them to a file of the same schema version written before them.
@@ -398,7 +416,8 @@ static int migrate_v1(struct store *s, struct it_error *err)
 		"CREATE INDEX measurements_by_variant ON measurements(variant_id);\n"
 		"UPDATE meta SET value = '%d' WHERE key = 'schema_version';\n"
 		"PRAGMA user_version = %d;\n"
-		"COMMIT;\n", cols.buf, cols.buf, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+		"COMMIT;\n", cols.buf, cols.buf, STORE_SCHEMA_VERSION_V2,
+		STORE_SCHEMA_VERSION_V2);
 	rc = exec_sql(s, "PRAGMA foreign_keys=OFF", err);
 	if (rc)
 		goto out;
@@ -411,6 +430,31 @@ static int migrate_v1(struct store *s, struct it_error *err)
 		rc = IT_ERR_IO;
 out:
 	strbuf_release(&cols);
+	strbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Schema 2 -> 3, in place: the batch_stats table, empty (the measurements
+ * of an older file have none), in one transaction with the version bump.
+ */
+static int migrate_v2(struct store *s, struct it_error *err)
+{
+	struct strbuf sql;
+	int rc;
+
+	strbuf_init(&sql, 0);
+	strbuf_adds(&sql, "BEGIN IMMEDIATE;\n");
+	add_batch_stats_table(&sql);
+	strbuf_addf(&sql,
+		"UPDATE meta SET value = '%d' WHERE key = 'schema_version';\n"
+		"PRAGMA user_version = %d;\n"
+		"COMMIT;\n", STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+	rc = exec_sql(s, sql.buf, err);
+	if (rc) {
+		tx_rollback(s);
+		it_error_prefix(err, "migrating results.db from schema version 2");
+	}
 	strbuf_release(&sql);
 	return rc;
 }
@@ -498,7 +542,9 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  total_memory_mb REAL,\n"
 		"  power_w REAL,\n"
 		"  PRIMARY KEY (measurement_id, gpu_uuid)\n"
-		");\n"
+		");\n");
+	add_batch_stats_table(&sql);
+	strbuf_adds(&sql,
 		"CREATE TABLE server_only (\n"
 		"  id INTEGER PRIMARY KEY,\n"
 		"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
@@ -647,8 +693,12 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 		rc = create_schema(s, err);
 		if (rc)
 			goto out;
-	} else if (version == STORE_SCHEMA_VERSION_V1) {
-		rc = migrate_v1(s, err);
+	} else if (version == STORE_SCHEMA_VERSION_V1 || version == STORE_SCHEMA_VERSION_V2) {
+		/* One step at a time: 1 -> 2 -> 3. */
+		if (version == STORE_SCHEMA_VERSION_V1)
+			rc = migrate_v1(s, err);
+		if (!rc)
+			rc = migrate_v2(s, err);
 		if (!rc)
 			rc = migrate_rankings(s, err);
 		if (rc)
@@ -664,6 +714,7 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 			goto out;
 	}
 	s->has_v2 = true;
+	s->has_batch_stats = true;
 	figure_lists(s);
 	*out = s;
 	s = NULL;
@@ -693,6 +744,8 @@ int store_open_readonly(const char *path, struct store **out,
 	sqlite3_busy_timeout(s->db, 10000);
 	/* A file of schema 1 (or no infertune file: its first query fails) lacks them. */
 	store_table_has_column(s, "measurements", "phase", &s->has_v2, NULL);
+	/* Schemas 1 and 2 have no batch_stats table (no table: no column either). */
+	store_table_has_column(s, "batch_stats", "batch_size", &s->has_batch_stats, NULL);
 	figure_lists(s);
 	*out = s;
 	s = NULL;
@@ -1086,10 +1139,13 @@ void store_measurement_release(struct store_measurement *m)
 		return;
 	free(m->windows);
 	free(m->gpus);
+	free(m->batch_stats);
 	m->windows = NULL;
 	m->n_windows = 0;
 	m->gpus = NULL;
 	m->n_gpus = 0;
+	m->batch_stats = NULL;
+	m->n_batch_stats = 0;
 }
 
 void store_server_only_release(struct store_server_only *so)
@@ -1177,6 +1233,75 @@ static int read_gpus(struct store *s, const char *table, const char *owner_col,
 	*out = gs;
 	*n = count;
 	return 0;
+}
+
+static int insert_batch_stats(struct store *s, const struct store_measurement *m,
+			      struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!m->n_batch_stats)
+		return 0;
+	rc = store_prepare(s, "INSERT INTO batch_stats (measurement_id, batch_size, "
+			   "execution_count, compute_input_ns, compute_infer_ns, "
+			   "compute_output_ns) VALUES (?, ?, ?, ?, ?, ?)", &st, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < m->n_batch_stats && !rc; i++) {
+		const struct store_batch_stat *b = &m->batch_stats[i];
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, m->id);
+		sqlite3_bind_int64(st, 2, b->batch_size);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)b->execution_count);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)b->compute_input_ns);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)b->compute_infer_ns);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)b->compute_output_ns);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_db_error(s, err, "adding batch statistics");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The batch statistics of m->id into m. Read with every measurement, as
+ * the windows and GPUs are, rather than by a getter of their own: one
+ * array more in a struct every reader already releases, so no caller (a
+ * resume, the interleaved phase, a predictor) can forget to ask for them.
+ * A file without the table (schemas 1, 2) reads as none.
+ */
+static int read_batch_stats(struct store *s, struct store_measurement *m,
+			    struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0;
+	int rc, step;
+
+	if (!s->has_batch_stats)
+		return 0;
+	rc = store_prepare(s, "SELECT batch_size, execution_count, compute_input_ns, "
+			   "compute_infer_ns, compute_output_ns FROM batch_stats "
+			   "WHERE measurement_id = ? ORDER BY batch_size", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, m->id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_batch_stat *b;
+
+		XGROW(m->batch_stats, alloc, m->n_batch_stats + 1);
+		b = &m->batch_stats[m->n_batch_stats++];
+		b->batch_size = sqlite3_column_int64(st, 0);
+		b->execution_count = (uint64_t)sqlite3_column_int64(st, 1);
+		b->compute_input_ns = (uint64_t)sqlite3_column_int64(st, 2);
+		b->compute_infer_ns = (uint64_t)sqlite3_column_int64(st, 3);
+		b->compute_output_ns = (uint64_t)sqlite3_column_int64(st, 4);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading batch statistics");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static void bind_figures(sqlite3_stmt *st, int first, const struct figures *fs)
@@ -1344,6 +1469,8 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	}
 	rc = insert_gpus(s, "measurement_gpus", "measurement_id", m->id, m->gpus,
 			 m->n_gpus, err);
+	if (!rc)
+		rc = insert_batch_stats(s, m, err);
 	if (rc)
 		goto fail;
 	rc = tx_commit(s, err);
@@ -1433,6 +1560,8 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	if (!rc)
 		rc = read_gpus(s, "measurement_gpus", "measurement_id", m->id, &m->gpus,
 			       &m->n_gpus, err);
+	if (!rc)
+		rc = read_batch_stats(s, m, err);
 	if (rc)
 		store_measurement_release(m);
 	return rc;

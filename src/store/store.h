@@ -20,10 +20,11 @@
 struct it_error;
 
 /** The schema this build reads and writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
-/** The previous schema: store_open() migrates it, store_open_readonly() reads it. */
+/** The previous schemas: store_open() migrates them, store_open_readonly() reads them. */
 #define STORE_SCHEMA_VERSION_V1 1
+#define STORE_SCHEMA_VERSION_V2 2
 
 /** The store (opaque). One per thread; not thread-safe. */
 struct store;
@@ -102,6 +103,19 @@ struct store_gpu {
 };
 
 /**
+ * The server's executions at one batch size over a measurement's merged
+ * windows: the deltas of the statistics extension's batch_stats (the batch
+ * the server executed, not the client's batch_size).
+ */
+struct store_batch_stat {
+	int64_t batch_size;
+	uint64_t execution_count;
+	uint64_t compute_input_ns;
+	uint64_t compute_infer_ns;
+	uint64_t compute_output_ns;
+};
+
+/**
  * One measurement: a variant at one load level and client batch size.
  * Embedded value struct: zero it, fill it; arrays it holds are owned by it
  * (xmalloc'd) and freed by store_measurement_release().
@@ -137,6 +151,14 @@ struct store_measurement {
 	size_t n_windows;
 	struct store_gpu *gpus;
 	size_t n_gpus;
+	/*
+	 * The server's executions per batch size, by increasing batch size
+	 * (schema 3). None for a measurement without merged windows or
+	 * server statistics, for a server that sends no batch_stats, and in
+	 * an older file. Stored and read with the measurement, like windows.
+	 */
+	struct store_batch_stat *batch_stats;
+	size_t n_batch_stats;
 };
 
 /** Frees the arrays of m and zeroes them (m itself is the caller's). */
@@ -208,9 +230,10 @@ struct store_rank {
 
 /**
  * Opens (creating when missing) the store at path: WAL journal, foreign
- * keys on, a busy timeout, the schema created or checked. A file with a
- * different schema version fails with IT_ERR_UNSUPPORTED; a file that is
- * not SQLite with IT_ERR_IO. Caller frees with store_close().
+ * keys on, a busy timeout, the schema created or checked. A file of an
+ * older schema (STORE_SCHEMA_VERSION_V1, _V2) is migrated in place; a
+ * file of another schema version fails with IT_ERR_UNSUPPORTED; a file
+ * that is not SQLite with IT_ERR_IO. Caller frees with store_close().
  */
 int store_open(const char *path, struct store **out, struct it_error *err);
 
@@ -297,7 +320,7 @@ int store_variants_of_model(struct store *s, int64_t model_id,
 			    struct it_error *err);
 
 /**
- * Adds a measurement with its windows and GPUs in one transaction,
+ * Adds a measurement with its windows, GPUs and batch statistics in one transaction,
  * committed before returning; sets m->id. A second measurement with the same
  * (variant, profile key, batch size, load kind, load value) fails with
  * IT_ERR_STATE: measured points are never measured twice. The phase is part
@@ -308,7 +331,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 
 /**
  * The stored measurement of (variant, profile key, batch size, load kind,
- * value), windows and GPUs included. *found says whether; when found *out is
+ * value), windows, GPUs and batch statistics included. *found says whether; when found *out is
  * filled and the caller releases it.
  */
 int store_measurement_find(struct store *s, int64_t variant_id,
@@ -332,7 +355,8 @@ int store_measurement_find_phase(struct store *s, enum measurement_phase phase,
 /**
  * Every measurement of a variant with the given profile key (NULL: any),
  * ordered by batch size, load kind and value, a level's sweep before its
- * interleaved re-measurement (check m->phase); windows and GPUs included.
+ * interleaved re-measurement (check m->phase); windows, GPUs and batch
+ * statistics included.
  * The caller releases each and frees the array.
  */
 int store_measurements_of_variant(struct store *s, int64_t variant_id,

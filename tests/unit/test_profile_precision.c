@@ -122,6 +122,26 @@ static double analytic_rate(const struct profile_level *L, double nominal_us)
 	return 1e9 / t_ns;
 }
 
+/*
+ * The executions per batch size agree with the level's other server
+ * deltas (both from the same snapshots): at concurrency 1 and -b 1 every
+ * execution is one request of batch 1, about one per request merged
+ * (the snapshots straddle a request at each window's boundary).
+ */
+static void assert_batches(const struct profile_level *L)
+{
+	const struct remote_batch_stats *b = &L->server_batches;
+
+	assert_true(L->has_server);
+	assert_int_equal(b->n, 1);
+	assert_int_equal(b->items[0].batch_size, 1);
+	/* execution_count and batch_stats move together in the server. */
+	assert_int_equal(b->items[0].execution_count, L->server.execution_count);
+	assert_true(b->items[0].execution_count + L->merged_count + 1 >= L->request_count &&
+		    b->items[0].execution_count <= L->request_count + L->merged_count + 1);
+	assert_true(b->items[0].compute_infer_ns > 0);
+}
+
 static struct profile_results *run(struct profile_options *o)
 {
 	struct profiler *p = NULL;
@@ -157,6 +177,7 @@ static void test_intervals_stability_rule(void **state)
 	/* p99 of ~60 requests: the upper order statistic does not exist. */
 	assert_true(isnan(L->latency_ci_ns[3].hi));
 	assert_true(isnan(L->extra_latency_ci_ns.lo) && isnan(L->extra_latency_ci_ns.hi));
+	assert_batches(L);
 	profile_results_free(r);
 }
 
@@ -292,6 +313,7 @@ static void test_interleaved_accumulation(void **state)
 		/* Server deltas span the windows' boundaries: one request each, at most. */
 		assert_true(L.server.success_count + 4 >= L.request_count &&
 			    L.server.success_count <= L.request_count + 4);
+		assert_batches(&L);
 		profile_level_release(&L);
 		profile_accum_free(acc[k]);
 		profiler_free(p[k]);

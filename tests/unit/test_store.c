@@ -3,8 +3,10 @@
  * variants found by configuration, measurements committed one by one and
  * found again for a resume (windows, GPUs and absent figures included),
  * the refusal to store a point twice, server-only rows and rankings, meta
- * rows set and replaced, and the read-only queries the report makes
- * (store/query.h) on empty, full and incomplete files.
+ * rows set and replaced, the read-only queries the report makes
+ * (store/query.h) on empty, full and incomplete files, the server's batch
+ * statistics of a measurement, and older files (schemas 1 and 2, and the
+ * real schema-1 file of tests/data/golden-outputs) read and migrated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +153,25 @@ static void fill_measurement(struct store_measurement *m, int64_t run, int64_t v
 	m->gpus[0].has_utilization = true;
 	m->gpus[0].utilization_pct = 55;
 	m->gpus[0].has_power = false;
+	/* Given out of order: read back by batch size. */
+	m->batch_stats = calloc(2, sizeof(*m->batch_stats));
+	m->n_batch_stats = 2;
+	m->batch_stats[0] = (struct store_batch_stat){ 8, 12, 1000, 5000000000000ULL, 3000 };
+	m->batch_stats[1] = (struct store_batch_stat){ 1, 40, 200, 4000000, 600 };
+}
+
+/* fill_measurement()'s batch statistics, read back in order. */
+static void assert_batch_stats(const struct store_measurement *m)
+{
+	assert_int_equal(m->n_batch_stats, 2);
+	assert_int_equal(m->batch_stats[0].batch_size, 1);
+	assert_int_equal(m->batch_stats[0].execution_count, 40);
+	assert_int_equal(m->batch_stats[0].compute_input_ns, 200);
+	assert_int_equal(m->batch_stats[0].compute_infer_ns, 4000000);
+	assert_int_equal(m->batch_stats[0].compute_output_ns, 600);
+	assert_int_equal(m->batch_stats[1].batch_size, 8);
+	assert_int_equal(m->batch_stats[1].execution_count, 12);
+	assert_true(m->batch_stats[1].compute_infer_ns == 5000000000000ULL);
 }
 
 static void test_create_and_version(void **state)
@@ -275,8 +296,25 @@ static void test_measurement_round_trip(void **state)
 	assert_string_equal(back.gpus[0].uuid, "GPU-1");
 	assert_true(back.gpus[0].has_utilization);
 	assert_false(back.gpus[0].has_power);
+	assert_batch_stats(&back);
 	assert_true(fabs(back.started_at - 1700000000.25) < 0.002);
 	store_measurement_release(&back);
+	assert_null(back.batch_stats);
+	assert_int_equal(back.n_batch_stats, 0);
+	/*
+	 * The batch statistics are written in the measurement's transaction:
+	 * when they fail (a batch size twice), the measurement is not stored.
+	 */
+	fill_measurement(&m, run, var, 5);
+	m.batch_stats[1].batch_size = 8;
+	assert_int_equal(store_measurement_add(s, &m, &err), IT_ERR_STATE);
+	assert_int_equal(m.id, 0);
+	store_measurement_release(&m);
+	assert_int_equal(store_measurement_count(s, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
+						LOAD_CONCURRENCY, 5, &back, &found, NULL), 0);
+	assert_false(found);
 	/* Another profile key, batch or load is another point. */
 	assert_int_equal(store_measurement_find(s, var, "mode=count_windows", 1,
 						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
@@ -317,8 +355,10 @@ static void test_failed_measurement_has_no_figures(void **state)
 	assert_int_equal(n, 2);
 	/* Ordered by load value. */
 	assert_true(all[0].load_value == 1);
+	assert_batch_stats(&all[0]);
 	assert_int_equal(all[1].status, MEAS_UNSTABLE);
 	assert_int_equal(all[1].fig.present, 0);
+	assert_int_equal(all[1].n_batch_stats, 0);
 	assert_string_equal(all[1].message, "Failed to obtain stable measurement");
 	for (size_t i = 0; i < n; i++)
 		store_measurement_release(&all[i]);
@@ -462,7 +502,7 @@ static void test_query_empty(void **state)
 	assert_int_equal(store_meta_get(s, "machine_cpu", &value, NULL), 0);
 	assert_null(value);
 	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
-	assert_string_equal(value, "2");
+	assert_string_equal(value, "3");
 	free(value);
 	assert_int_equal(store_models_list(s, &models, &n, NULL), 0);
 	assert_int_equal(n, 0);
@@ -732,7 +772,7 @@ static void downgrade_to_v1(const char *path)
 	v1_columns(typed, sizeof(typed), true);
 	v1_columns(names, sizeof(names), false);
 	snprintf(sql, sizeof(sql),
-		 "PRAGMA foreign_keys=OFF; BEGIN;"
+		 "PRAGMA foreign_keys=OFF; BEGIN; DROP TABLE batch_stats;"
 		 "CREATE TABLE m1 (%s, UNIQUE (variant_id, profile_key, batch_size, load_kind, load_value));"
 		 "INSERT INTO m1 (%s) SELECT %s FROM measurements;"
 		 "DROP TABLE measurements; ALTER TABLE m1 RENAME TO measurements;"
@@ -743,22 +783,50 @@ static void downgrade_to_v1(const char *path)
 	sqlite3_close(db);
 }
 
+/* Opens path to write, which migrates an older file: the version is this build's. */
+static struct store *open_migrated(const char *path)
+{
+	struct store *s = NULL;
+	char *value = NULL;
+
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
+	assert_string_equal(value, "3");
+	free(value);
+	return s;
+}
+
+/*
+ * A new, closed store at *path holding one run, model and variant (their
+ * ids in *run and *var) and fill_measurement()'s measurement at load 4,
+ * with a throughput interval: what the migration tests downgrade.
+ */
+static void one_measurement_file(char **path, int64_t *run, int64_t *var)
+{
+	struct store *s = open_new(path);
+	struct store_measurement m;
+
+	*run = add_run(s);
+	*var = add_variant(s, add_model(s, *run), *run, "m_config_0", "k");
+	fill_measurement(&m, *run, *var, 4);
+	figures_set_interval(&m.fig, FIG_THROUGHPUT, 120, 126);
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	store_measurement_release(&m);
+	store_close(s);
+}
+
 /* A file of schema 1 reads with the defaults, and a writer migrates it in place. */
 static void test_schema_v1_migrated(void **state)
 {
-	char *path, *value = NULL;
-	struct store *s = open_new(&path);
-	int64_t run = add_run(s), model = add_model(s, run);
-	int64_t var = add_variant(s, model, run, "m_config_0", "k");
+	char *path;
+	struct store *s;
+	int64_t run, var;
 	struct store_measurement m, back;
 	bool found = false;
 	double lo, hi;
 
 	(void)state;
-	fill_measurement(&m, run, var, 4);
-	figures_set_interval(&m.fig, FIG_THROUGHPUT, 120, 126);
-	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
-	store_close(s);
+	one_measurement_file(&path, &run, &var);
 	downgrade_to_v1(path);
 	/* Read-only: nothing written, the new fields read as their defaults. */
 	s = open_ro(path);
@@ -777,24 +845,138 @@ static void test_schema_v1_migrated(void **state)
 						      4, &back, &found, NULL), 0);
 	assert_false(found);
 	store_close(s);
-	/* Read-write: migrated, rows kept (as sweeps), the phase joins the key. */
-	assert_int_equal(store_open(path, &s, NULL), 0);
-	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
-	assert_string_equal(value, "2");
-	free(value);
+	/* Read-write: migrated (1 -> 2 -> 3), rows kept (as sweeps), the phase joins the key. */
+	s = open_migrated(path);
 	assert_int_equal(store_measurement_find(s, var, "mode=time_windows", 1,
 						LOAD_CONCURRENCY, 4, &back, &found, NULL), 0);
 	assert_true(found);
 	assert_int_equal(back.n_windows, 3);
 	assert_int_equal(back.phase, PHASE_SWEEP);
+	assert_int_equal(back.n_batch_stats, 0);
 	store_measurement_release(&back);
+	fill_measurement(&m, run, var, 4);
 	m.phase = PHASE_INTERLEAVED;
 	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
 	assert_int_equal(store_measurement_add(s, &m, NULL), IT_ERR_STATE);
 	store_measurement_release(&m);
+	/* The table of schema 3 came with the migration. */
+	assert_int_equal(store_measurement_find_phase(s, PHASE_INTERLEAVED, var,
+						      "mode=time_windows", 1, LOAD_CONCURRENCY,
+						      4, &back, &found, NULL), 0);
+	assert_true(found);
+	assert_batch_stats(&back);
+	store_measurement_release(&back);
 	store_close(s);
-	/* Opened again: already version 2, nothing to do. */
+	/* Opened again: already version 3, nothing to do. */
 	assert_int_equal(store_open(path, &s, NULL), 0);
+	store_close(s);
+	cleanup(path);
+}
+
+/* Rewrites a new store's file as schema 2 wrote it: no batch_stats table. */
+static void downgrade_to_v2(const char *path)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE batch_stats;"
+				      "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+				      "PRAGMA user_version = 2; COMMIT;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A file of schema 2 reads without batch statistics; a writer adds the table. */
+static void test_schema_v2_migrated(void **state)
+{
+	char *path;
+	struct store *s;
+	int64_t run, var;
+	struct store_measurement m, *all = NULL;
+	size_t n = 0;
+
+	(void)state;
+	one_measurement_file(&path, &run, &var);
+	downgrade_to_v2(path);
+	/* Read-only: nothing written, no batch statistics, no error. */
+	s = open_ro(path);
+	assert_int_equal(store_measurements_of_variant(s, var, NULL, &all, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0].n_windows, 3);
+	assert_int_equal(all[0].n_batch_stats, 0);
+	store_measurement_release(&all[0]);
+	free(all);
+	store_close(s);
+	/* Read-write: version 3, the old row kept without, a new one with. */
+	s = open_migrated(path);
+	fill_measurement(&m, run, var, 8);
+	assert_int_equal(store_measurement_add(s, &m, NULL), 0);
+	store_measurement_release(&m);
+	store_close(s);
+	s = open_ro(path);
+	assert_int_equal(store_measurements_of_variant(s, var, NULL, &all, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(all[0].n_batch_stats, 0);
+	assert_batch_stats(&all[1]);
+	for (size_t i = 0; i < n; i++)
+		store_measurement_release(&all[i]);
+	free(all);
+	store_close(s);
+	cleanup(path);
+}
+
+/* Copies src to dst (a results.db of tests/data). */
+static void copy_file(const char *src, const char *dst)
+{
+	char buf[65536];
+	FILE *in = fopen(src, "rb"), *out;
+	size_t n;
+
+	assert_non_null(in);
+	out = fopen(dst, "wb");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * The schema-1 file a real analysis wrote (tests/data/golden-outputs, which
+ * the golden test resumes): read as it is, then migrated to schema 3 with
+ * every measurement kept and none given batch statistics.
+ */
+static void test_schema_real_v1_file(void **state)
+{
+	const char *data = getenv("INFERTUNE_TEST_DATA");
+	char src[512], *path = temp_path("results.db"), *value = NULL;
+	struct store *s;
+	struct store_measurement *all = NULL;
+	int64_t before = 0, after = -1;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(data);
+	snprintf(src, sizeof(src), "%s/golden-outputs/results.db", data);
+	copy_file(src, path);
+	s = open_ro(path);
+	assert_int_equal(store_meta_get(s, "schema_version", &value, NULL), 0);
+	assert_string_equal(value, "1");
+	free(value);
+	assert_int_equal(store_measurement_count(s, &before, NULL), 0);
+	assert_true(before > 0);
+	store_close(s);
+	s = open_migrated(path);
+	assert_int_equal(store_measurement_count(s, &after, NULL), 0);
+	assert_int_equal(after, before);
+	assert_int_equal(store_measurements_of_variant(s, 1, NULL, &all, &n, NULL), 0);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(all[i].n_windows > 0);
+		assert_int_equal(all[i].n_batch_stats, 0);
+		store_measurement_release(&all[i]);
+	}
+	free(all);
 	store_close(s);
 	cleanup(path);
 }
@@ -872,6 +1054,8 @@ int main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_measurement_v2_round_trip),
 		cmocka_unit_test(test_schema_v1_migrated),
+		cmocka_unit_test(test_schema_v2_migrated),
+		cmocka_unit_test(test_schema_real_v1_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
