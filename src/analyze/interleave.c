@@ -1,5 +1,6 @@
 /*
- * Interleaved re-measurement: pick the leaders from the sweep's tier, load
+ * Interleaved re-measurement: pick the leaders (the sweep's tier and the
+ * configurations within the precision target of its best), load
  * them together, alternate one window of each per round until every one
  * reaches its precision (at least the floor, at most the cap), store the
  * merged windows as PHASE_INTERLEAVED measurements filled by the sweep's
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "analyze/analyzer_internal.h"
+#include "analyze/objective.h"
 #include "analyze/preflight.h"
 #include "analyze/server_client.h"
 #include "analyze/sweep.h"
@@ -60,7 +62,29 @@ static bool has_interleaved(const struct leader *l, const struct store_measureme
 	return false;
 }
 
-/* The leaders of the tier ranked on the sweep's measurements (vs and ms: the model's). */
+/*
+ * Whether ranked entry e is a leader: in the sweep's tier, or (passing the
+ * constraints as the best does) within the precision target of the best by
+ * the objectives. The sweep's tier is blind to drift between measurements
+ * taken minutes apart, and its intervals are narrow on a quiet model: a
+ * configuration that lost by less than the precision asked for gets its
+ * side-by-side chance.
+ */
+static bool is_leader(const struct model_ctx *mc, const struct rank_entry *rk, size_t i,
+		      size_t n_tier, struct store_measurement **ms)
+{
+	const struct store_measurement *best;
+
+	if (i < n_tier)
+		return true;
+	if (rk[0].best < 0 || rk[i].best < 0 || rk[i].passes != rk[0].passes)
+		return false;
+	best = &ms[rk[0].input][rk[0].best];
+	return objective_score(&mc->obj, &best->fig, &ms[rk[i].input][rk[i].best].fig) >=
+	       -mc->ps.precision_pct / 100;
+}
+
+/* The leaders ranked on the sweep's measurements (vs and ms: the model's). */
 static size_t leaders_of(struct analyzer *a, const struct model_ctx *mc,
 			 struct store_variant *vs, struct store_measurement **ms,
 			 const size_t *n_ms, size_t n, struct leader **out)
@@ -79,7 +103,8 @@ static size_t leaders_of(struct analyzer *a, const struct model_ctx *mc,
 		tv[i].config_pbtxt = vs[i].config_pbtxt;
 	}
 	n_tier = tier_rank(&mc->obj, tv, n, false, (unsigned)a->n_gpus, rk, &why, &gpu);
-	for (size_t i = 0; n_tier > 1 && i < n_tier && k < INTERLEAVE_LEADERS; i++) {
+	for (size_t i = 0; i < n && k < INTERLEAVE_LEADERS && is_leader(mc, rk, i, n_tier, ms);
+	     i++) {
 		const struct store_measurement *best = &ms[rk[i].input][rk[i].best];
 		struct leader *l = &ls[k++];
 

@@ -573,8 +573,12 @@ static size_t rank_with_tier(const struct objective_set *o, const struct vdata *
 		tv[i].config_pbtxt = vd[i].v.config_pbtxt;
 	}
 	n_tier = tier_rank(o, tv, n, false, gpu_count, rk, why, gpu);
-	/* The leaders are the first members of the sweep's tier. */
-	while (n_lead < n_tier && interleaved_of(&vd[rk[n_lead].input]))
+	/*
+	 * The leaders are the first ranked configurations with an interleaved
+	 * measurement: the sweep's tier and those within the precision target
+	 * of its best (analyze/interleave.c picks them by the same ranking).
+	 */
+	while (n_lead < n && interleaved_of(&vd[rk[n_lead].input]))
 		n_lead++;
 	if (n_lead >= 2) {
 		enum tier_reason lwhy = TIER_ALONE;
@@ -584,12 +588,13 @@ static size_t rank_with_tier(const struct objective_set *o, const struct vdata *
 		rerank_leaders(o, tv, gpu_count, rk, n_lead, &lwhy, &lgpu);
 		for (size_t j = 0; j < n_lead; j++)
 			lead_tier += rk[j].in_tier;
-		/* Leaders out of their own tier leave the sweep's tier too. */
-		if (lead_tier < n_lead) {
-			for (size_t j = lead_tier; j < n_lead; j++)
-				rk[j].in_tier = false;
+		/*
+		 * The tier is the leaders' own; a sweep tier larger than the
+		 * leaders keeps its other members only when no leader fell out.
+		 */
+		if (lead_tier < n_lead || n_tier <= n_lead) {
 			n_tier = lead_tier;
-			for (size_t j = n_lead; j < n; j++)
+			for (size_t j = lead_tier; j < n; j++)
 				rk[j].in_tier = false;
 		}
 		*why = lwhy;

@@ -282,6 +282,7 @@ static void fill_windows(struct store_measurement *m, const struct profile_level
 		o->throughput = w->throughput;
 		o->latency_avg_ms = ns_ms(w->avg_latency_ns);
 		o->stabilizing_latency_ms = ns_ms(w->stabilizing_latency_ns);
+		o->completion_rate = w->completion_rate;
 		o->valid = w->valid;
 		o->merged = level_merged(L) &&
 			    i >= L->merged_first && i < L->merged_first + L->merged_count;

@@ -72,7 +72,8 @@ static double *window_values(const struct store_measurement *m, enum window_valu
 
 		if (!w->merged || !w->valid)
 			continue;
-		x[(*n)++] = wv == WV_THROUGHPUT ? w->throughput :
+		x[(*n)++] = wv == WV_THROUGHPUT ? (w->completion_rate > 0 ?
+						   w->completion_rate : w->throughput) :
 			    wv == WV_LATENCY_AVG ? w->latency_avg_ms : w->stabilizing_latency_ms;
 	}
 	return x;
@@ -116,11 +117,14 @@ static bool figure_worse(enum figure f, const struct store_measurement *best,
 		figures_interval(&best->fig, f, &blo, &bhi);
 		/* Less is better: worse when m's interval lies wholly above best's. */
 		if (!isnan(mlo) && !isnan(bhi))
-			return mlo > bhi;
+			return mlo > bhi * (1 + TIER_MARGIN);
 	}
-	if (windows_welch(m, best, window_value_of(f, m, best), &t, &b_mean))
-		return t.differ && dir * t.diff < 0;
-	return dir * (m->fig.v[f] - best->fig.v[f]) < 0;
+	if (windows_welch(m, best, window_value_of(f, m, best), &t, &b_mean)) {
+		double margin = TIER_MARGIN * fabs(b_mean);
+
+		return dir > 0 ? t.diff_ci.hi < -margin : t.diff_ci.lo > margin;
+	}
+	return dir * (m->fig.v[f] - best->fig.v[f]) < -TIER_MARGIN * fabs(best->fig.v[f]);
 }
 
 bool tier_worse(const struct objective_set *o, const struct store_measurement *best,

@@ -21,16 +21,27 @@
 struct store_measurement;
 struct strbuf;
 
+/*
+ * Differences smaller than this fraction of the best's figure are never
+ * called, however narrow the intervals: windows that split completions
+ * exactly measure a sim model to 0.1%, where a real 0.5% difference (a
+ * scheduler path, a cache) decides nothing a user deploys on, and the same
+ * configuration measured minutes apart on a shared machine moves by more.
+ */
+#define TIER_MARGIN 0.01
+
 /**
  * True when measurement m is significantly worse than `best` (at
- * STATS_CONFIDENCE) in at least one objective figure. Per figure:
- * throughput and average latency by Welch's test on the merged windows;
- * percentile latencies by non-overlapping intervals (figures_interval)
- * when the bounds that matter are known, else by Welch's test on the
- * windows' stabilizing latency when the measurements stabilized on that
- * percentile, else (and for every other figure, or with fewer than two
- * merged windows on a side) when the value is worse at all. A figure
- * present in only one of the two: the one without it is worse.
+ * STATS_CONFIDENCE) by more than TIER_MARGIN in at least one objective
+ * figure. Per figure: throughput and average latency by Welch's interval
+ * of the difference of the merged windows (wholly beyond the margin);
+ * percentile latencies by intervals apart by more than the margin
+ * (figures_interval) when the bounds that matter are known, else by
+ * Welch's interval on the windows' stabilizing latency when the
+ * measurements stabilized on that percentile, else (and for every other
+ * figure, or with fewer than two merged windows on a side) when the value
+ * is worse by more than the margin. A figure present in only one of the
+ * two: the one without it is worse.
  */
 bool tier_worse(const struct objective_set *o, const struct store_measurement *best,
 		const struct store_measurement *m);

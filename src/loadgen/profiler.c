@@ -74,6 +74,7 @@ struct profiler {
 	struct loadgen_harvest harvest;
 	struct loadgen_record *carry;
 	size_t n_carry, alloc_carry;
+	uint64_t rate_anchor_ns;        /* the last successful completion before the window; 0 none */
 	struct strbuf body;
 };
 
@@ -588,6 +589,22 @@ static int read_stats(struct profiler *p, const struct remote_stats *prev,
 	return 0;
 }
 
+/* The latest successful completion among the harvested and carried records before `until`. */
+static void rate_anchor_update(struct profiler *p, uint64_t until)
+{
+	const struct loadgen_record *srcs[2] = { p->carry, p->harvest.records };
+	size_t counts[2] = { p->n_carry, p->harvest.n_records };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < counts[k]; i++) {
+			const struct loadgen_record *r = &srcs[k][i];
+
+			if (!(r->flags & LOADGEN_RECORD_FAILED) && r->end_ns < until &&
+			    r->end_ns > p->rate_anchor_ns)
+				p->rate_anchor_ns = r->end_ns;
+		}
+}
+
 /* Moves harvested and carried records into the window or the carry. */
 static void split_records(struct profiler *p, uint64_t wstart, uint64_t wend,
 			  struct profile_window *w, struct window_data *d)
@@ -596,7 +613,9 @@ static void split_records(struct profiler *p, uint64_t wstart, uint64_t wend,
 	size_t n_next = 0, alloc_next = 0;
 	const struct loadgen_record *srcs[2] = { p->carry, p->harvest.records };
 	size_t counts[2] = { p->n_carry, p->harvest.n_records };
+	uint64_t last_end = 0;
 
+	rate_anchor_update(p, wstart);
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < counts[k]; i++) {
 			const struct loadgen_record *r = &srcs[k][i];
@@ -613,6 +632,8 @@ static void split_records(struct profiler *p, uint64_t wstart, uint64_t wend,
 				continue;
 			}
 			w->request_count++;
+			if (r->end_ns > last_end)
+				last_end = r->end_ns;
 			if (r->flags & LOADGEN_RECORD_DELAYED)
 				w->delayed_count++;
 			latency_samples_add(&d->latencies, r->latency_ns);
@@ -626,6 +647,12 @@ static void split_records(struct profiler *p, uint64_t wstart, uint64_t wend,
 	p->n_carry = n_next;
 	p->alloc_carry = alloc_next;
 	loadgen_harvest_clear(&p->harvest);
+	w->completion_rate = NAN;
+	if (p->rate_anchor_ns && last_end > p->rate_anchor_ns)
+		w->completion_rate = (double)w->request_count * (double)p->o.batch_size * 1e9 /
+				     (double)(last_end - p->rate_anchor_ns);
+	if (last_end)
+		p->rate_anchor_ns = last_end;
 }
 
 /*
@@ -823,8 +850,10 @@ static void merge_intervals(const struct profiler *p, struct profile_level *L,
 
 	level_intervals_unknown(L);
 	for (size_t i = 0; i < L->merged_count; i++) {
-		tput[i] = L->windows[L->merged_first + i].throughput;
-		lat[i] = (double)L->windows[L->merged_first + i].avg_latency_ns;
+		const struct profile_window *w = &L->windows[L->merged_first + i];
+
+		tput[i] = w->completion_rate > 0 ? w->completion_rate : w->throughput;
+		lat[i] = (double)w->avg_latency_ns;
 	}
 	stats_mean_interval(tput, L->merged_count, STATS_CONFIDENCE, &mean,
 			    &L->infer_per_sec_ci);
@@ -1015,12 +1044,14 @@ static int level_start(struct profiler *p, struct level_run *lr, struct it_error
 	rc = set_load(p, lr->L, err);
 	if (!rc)
 		rc = warmup(p, err);
-	/* Nothing before the first window counts. */
+	/* Nothing before the first window counts, but its last completion anchors the rate. */
 	if (!rc)
 		rc = loadgen_harvest(p->lg, &p->harvest, err);
+	lr->wstart = loadgen_now_ns();
+	p->rate_anchor_ns = 0;
+	rate_anchor_update(p, lr->wstart);
 	loadgen_harvest_clear(&p->harvest);
 	p->n_carry = 0;
-	lr->wstart = loadgen_now_ns();
 	if (!rc && p->include_server_stats)
 		rc = read_stats(p, NULL, &lr->stats_start, &lr->batches_start, err);
 	if (rc)

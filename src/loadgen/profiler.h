@@ -111,6 +111,15 @@ struct profile_window {
 	uint64_t delayed_count;
 	uint64_t sent_count;
 	double throughput;              /* inferences per second (batch counted) */
+	/*
+	 * Inferences per second over the window's own completions: its
+	 * requests over the time from the last completion before it to its
+	 * last one. Consecutive windows split the completions exactly, so this
+	 * has none of the +-1 request that a window's edges add to throughput
+	 * (docs/statistics.md); the intervals use it. NAN without a completion
+	 * before the window.
+	 */
+	double completion_rate;
 	uint64_t avg_latency_ns;
 	uint64_t stabilizing_latency_ns; /* average, or the --percentile latency */
 	uint64_t std_us;

@@ -24,7 +24,8 @@ struct store {
 	bool has_v2;            /* measurements has the columns of schema 2 */
 	char *meas_v2_columns;  /* "throughput_lo, throughput_hi, ..., phase, precision_met,
 				 * stopped_early, client_cpu_share"; constants for schema 1 */
-	bool has_batch_stats;   /* the batch_stats table of schema 3 exists */
+	bool has_batch_stats;   /* the batch_stats table of schema 3 exists (and so does
+				 * measurement_windows.completion_rate) */
 };
 
 /** Sets err from the connection's last error ("<path>: what: message"); returns the code. */

@@ -436,7 +436,8 @@ out:
 
 /*
  * Schema 2 -> 3, in place: the batch_stats table, empty (the measurements
- * of an older file have none), in one transaction with the version bump.
+ * of an older file have none), and the windows' completion_rate column
+ * (NULL in older rows), in one transaction with the version bump.
  */
 static int migrate_v2(struct store *s, struct it_error *err)
 {
@@ -446,6 +447,7 @@ static int migrate_v2(struct store *s, struct it_error *err)
 	strbuf_init(&sql, 0);
 	strbuf_adds(&sql, "BEGIN IMMEDIATE;\n");
 	add_batch_stats_table(&sql);
+	strbuf_adds(&sql, "ALTER TABLE measurement_windows ADD COLUMN completion_rate REAL;\n");
 	strbuf_addf(&sql,
 		"UPDATE meta SET value = '%d' WHERE key = 'schema_version';\n"
 		"PRAGMA user_version = %d;\n"
@@ -532,6 +534,7 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  stabilizing_latency_ms REAL,\n"
 		"  valid INTEGER NOT NULL,\n"
 		"  merged INTEGER NOT NULL,\n"
+		"  completion_rate REAL,\n"
 		"  PRIMARY KEY (measurement_id, window_index)\n"
 		");\n"
 		"CREATE TABLE measurement_gpus (\n"
@@ -1440,8 +1443,8 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 	if (m->n_windows) {
 		rc = store_prepare(s, "INSERT INTO measurement_windows (measurement_id, window_index, "
 				   "duration_ms, request_count, failed_count, throughput, latency_avg_ms, "
-				   "stabilizing_latency_ms, valid, merged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-				   &st, err);
+				   "stabilizing_latency_ms, valid, merged, completion_rate) "
+				   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err);
 		if (rc)
 			goto fail;
 		for (size_t w = 0; w < m->n_windows; w++) {
@@ -1459,6 +1462,7 @@ int store_measurement_add(struct store *s, struct store_measurement *m,
 					win->stabilizing_latency_ms);
 			sqlite3_bind_int(st, 9, win->valid);
 			sqlite3_bind_int(st, 10, win->merged);
+			bind_opt_double(st, 11, win->completion_rate > 0, win->completion_rate);
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				rc = store_db_error(s, err, "adding a window");
 				goto fail;
@@ -1532,8 +1536,13 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 	store_read_figures(st, MEAS_N_FIXED, &m->fig);
 	store_read_meas_v2(st, MEAS_N_FIXED + FIG_COUNT, &m->fig, m);
 
-	rc = store_prepare(s, "SELECT window_index, duration_ms, request_count, failed_count, "
-			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged "
+	rc = store_prepare(s, s->has_batch_stats ?
+			   "SELECT window_index, duration_ms, request_count, failed_count, "
+			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged, "
+			   "completion_rate FROM measurement_windows WHERE measurement_id = ? "
+			   "ORDER BY window_index" :
+			   "SELECT window_index, duration_ms, request_count, failed_count, "
+			   "throughput, latency_avg_ms, stabilizing_latency_ms, valid, merged, NULL "
 			   "FROM measurement_windows WHERE measurement_id = ? ORDER BY window_index",
 			   &ws, err);
 	if (rc)
@@ -1553,6 +1562,8 @@ static int read_measurement(struct store *s, sqlite3_stmt *st,
 		w->stabilizing_latency_ms = sqlite3_column_double(ws, 6);
 		w->valid = sqlite3_column_int(ws, 7) != 0;
 		w->merged = sqlite3_column_int(ws, 8) != 0;
+		w->completion_rate = sqlite3_column_type(ws, 9) == SQLITE_NULL ? NAN :
+				     sqlite3_column_double(ws, 9);
 	}
 	if (step != SQLITE_DONE)
 		rc = store_db_error(s, err, "reading windows");

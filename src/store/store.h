@@ -90,6 +90,8 @@ struct store_window {
 	double stabilizing_latency_ms;  /* average, or the --percentile latency */
 	bool valid;
 	bool merged;                    /* one of the stable windows the figures merge */
+	double completion_rate;         /* inferences/s over its own completions; 0 or NAN unknown
+					 * (loadgen/profiler.h, docs/statistics.md) */
 };
 
 /** One GPU's figures; each is valid when its has_ flag is set. */

@@ -87,15 +87,33 @@ static void test_issue_windows_tie(void **state)
 	assert_false(tier_worse(&o, &m4, &m3));
 }
 
-/* One window each: nothing to test, a worse value is worse. */
+/* One window each: nothing to test, a value worse by more than the margin is worse. */
 static void test_one_window_compares_values(void **state)
 {
-	const double a[] = { 100 }, b[] = { 99.9 };
+	const double a[] = { 100 }, b[] = { 98 }, c[] = { 99.5 };
 	struct objective_set o = throughput_only();
-	struct store_measurement x = meas(a, 1, 10), y = meas(b, 1, 10);
+	struct store_measurement x = meas(a, 1, 10), y = meas(b, 1, 10), z = meas(c, 1, 10);
 
 	(void)state;
 	assert_true(tier_worse(&o, &x, &y));
+	assert_false(tier_worse(&o, &x, &z));
+}
+
+/*
+ * Tight windows: 0.5% apart is significant at 95% but within TIER_MARGIN,
+ * so they tie; 3% apart is worse.
+ */
+static void test_margin(void **state)
+{
+	const double a[] = { 100.0, 100.1, 99.9, 100.0 };
+	const double b[] = { 99.5, 99.6, 99.4, 99.5 };
+	const double c[] = { 97.0, 97.1, 96.9, 97.0 };
+	struct objective_set o = throughput_only();
+	struct store_measurement x = meas(a, 4, 10), y = meas(b, 4, 10), z = meas(c, 4, 10);
+
+	(void)state;
+	assert_false(tier_worse(&o, &x, &y));
+	assert_true(tier_worse(&o, &x, &z));
 }
 
 /* p99 objective: overlapping intervals tie, separated ones do not; without intervals the values decide. */
@@ -281,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_five_percent_tight_windows_separate),
 		cmocka_unit_test(test_issue_windows_tie),
 		cmocka_unit_test(test_one_window_compares_values),
+		cmocka_unit_test(test_margin),
 		cmocka_unit_test(test_percentile_intervals),
 		cmocka_unit_test(test_cost_order),
 		cmocka_unit_test(test_cost_of_config),
