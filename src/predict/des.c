@@ -41,6 +41,16 @@
  *    `infertune profile` uses for the same rate and seed.
  */
 
+/*
+ * Each decision of the batch policy reads the queue from its head, up to
+ * max_batch_size requests, and an instance that waits for its queue delay
+ * asks again at every arrival: a long queue of large batches costs reads
+ * per request. A run may read this many queued requests per request it
+ * simulates (plus a floor) before it fails, so no input runs for minutes.
+ */
+#define DES_READS_PER_REQUEST 1024
+#define DES_READS_FLOOR 10000000ULL
+
 enum ev_kind {
 	EV_ARRIVE,      /* a request reaches the queue */
 	EV_WAKE,        /* the head request's max_queue_delay is over */
@@ -119,6 +129,7 @@ struct des_sim {
 	double now;
 	struct heap events;
 	double wake_at;         /* the latest EV_WAKE scheduled */
+	uint64_t reads, max_reads; /* queued requests the policy read, and the bound */
 
 	/* The batcher's queue: entry times, oldest at q_head. */
 	double *queue;
@@ -202,9 +213,10 @@ static double queue_pop(struct des_sim *s)
 /* Every simulated request has the load's batch size and the same shape. */
 static int64_t view_batch_size(void *ctx, size_t k)
 {
-	const struct des_sim *s = ctx;
+	struct des_sim *s = ctx;
 
 	(void)k;
+	s->reads++;
 	return s->request_batch;
 }
 
@@ -575,6 +587,10 @@ static int sim_init(struct des_sim *s, const struct des_model *m,
 	s->slots = (size_t)m->device.parallelism;
 	s->warmup = o->warmup;
 	s->requests = o->requests;
+	s->max_reads = DES_READS_PER_REQUEST *
+		       ((uint64_t)o->warmup + o->requests +
+			(l->kind == DES_CONCURRENCY ? (uint64_t)l->value : 0)) +
+		       DES_READS_FLOOR;
 	s->measuring = o->warmup == 0;
 	latency_samples_init(&s->latencies);
 	latency_samples_reserve(&s->latencies, o->requests);
@@ -688,6 +704,11 @@ int des_run(const struct des_model *m, const struct des_config *c,
 			break;
 		s.now = ev.key;
 		event_run(&s, &ev);
+		if (s.reads > s.max_reads)
+			rc = it_error_set(err, IT_ERR_LIMIT,
+					  "des: the batcher read more than %llu queued requests (max_batch_size %lld with a queue this long); the simulation stops there",
+					  (unsigned long long)s.max_reads,
+					  (long long)c->max_batch_size);
 	}
 	if (!rc && (!s.stopping || !(s.stop_at > s.t0)))
 		rc = it_error_set(err, IT_ERR_STATE,

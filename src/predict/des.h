@@ -140,8 +140,11 @@ void des_options_init(struct des_options *o);
  * prediction to *out. o NULL: des_options_init()'s defaults. Deterministic:
  * the same inputs give the same result, bit for bit. Returns 0, or
  * IT_ERR_INVALID naming the field that is out of bounds (err says which),
- * or IT_ERR_STATE when the simulated clock cannot advance (executions and
- * overhead of 0 ns). *out is written only on success. Allocates only for
+ * IT_ERR_STATE when the simulated clock cannot advance (executions and
+ * overhead of 0 ns), or IT_ERR_LIMIT when the batcher would read more than
+ * about 1024 queued requests per simulated request (thousands of clients
+ * waiting for batches of tens of thousands). *out is written only on
+ * success. Allocates only for
  * the call; thread-safe (no global state).
  */
 int des_run(const struct des_model *m, const struct des_config *c,

@@ -83,6 +83,8 @@ size_t batch_policy_next(const struct batch_policy *p,
 	}
 	if (!p->dynamic)
 		return 1;
+	delay_exceeded = p->delay_ns && now_ns >= q->head_start_ns &&
+			 now_ns - q->head_start_ns >= p->delay_ns;
 	for (size_t k = 0; k < q->len; k++) {
 		int64_t bs = q->batch_size(q->ctx, k);
 
@@ -99,9 +101,14 @@ size_t batch_policy_next(const struct batch_policy *p,
 		n++;
 		if (is_preferred(p, pending))
 			best = n;
+		/*
+		 * Past the largest preferred size the best batch can no longer
+		 * change, and it is what goes unless the delay is over: the rest
+		 * of the queue cannot change the answer, so stop reading it.
+		 */
+		if (best && !delay_exceeded && pending >= p->max_preferred)
+			break;
 	}
-	delay_exceeded = p->delay_ns && now_ns >= q->head_start_ns &&
-			 now_ns - q->head_start_ns >= p->delay_ns;
 	if (best && !delay_exceeded)
 		return best;
 	if (send_now || pending >= p->max_preferred || delay_exceeded ||

@@ -75,7 +75,9 @@ struct batch_queue_view {
  * again. `draining`: the scheduler is stopping, so nothing waits for the
  * delay. Without dynamic batching every request runs alone (1). An empty
  * queue gives 0 and *wake_ns = UINT64_MAX. *wake_ns is written only when 0
- * is returned. Pure: the same view and time give the same answer.
+ * is returned. Pure: the same view and time give the same answer. Cost:
+ * reads requests from the head up to the first that does not fit, or until
+ * the largest preferred size is reached, so at most max_batch_size + 1.
  */
 size_t batch_policy_next(const struct batch_policy *p,
 			 const struct batch_queue_view *q, uint64_t now_ns,
