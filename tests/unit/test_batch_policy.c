@@ -19,11 +19,15 @@ struct queue {
 	const int64_t *sizes;
 	const int *shapes;      /* NULL: all the same shape */
 	size_t n;
+	size_t reads;           /* batch sizes the policy asked for */
 };
 
 static int64_t q_size(void *ctx, size_t k)
 {
-	return ((const struct queue *)ctx)->sizes[k];
+	struct queue *q = ctx;
+
+	q->reads++;
+	return q->sizes[k];
 }
 
 static bool q_batchable(void *ctx, size_t k)
@@ -52,7 +56,7 @@ static void test_preferred_and_max(void **state)
 	static const int32_t pref[] = { 3, 6 };
 	static const int64_t ones[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	struct batch_policy p;
-	struct queue q = { ones, NULL, 0 };
+	struct queue q = { ones, NULL, 0, 0 };
 	uint64_t wake;
 
 	(void)state;
@@ -74,11 +78,15 @@ static void test_preferred_and_max(void **state)
 	assert_int_equal(next(&p, &q, 1 * MS, false, &wake), 3);
 	q.n = 5;
 	assert_int_equal(next(&p, &q, 1 * MS, false, &wake), 3);
-	/* 10 queued: 6 is the largest preferred size reached. */
+	/* 10 queued: 6 is the largest preferred size reached; nothing past it is read. */
 	q.n = 10;
+	q.reads = 0;
 	assert_int_equal(next(&p, &q, 1 * MS, false, &wake), 6);
+	assert_int_equal(q.reads, 6);
 	/* Past the delay the preferred size no longer matters: as many as fit. */
+	q.reads = 0;
 	assert_int_equal(next(&p, &q, 200 * MS, false, &wake), 8);
+	assert_int_equal(q.reads, 9);
 }
 
 static void test_sizes_and_shapes(void **state)
@@ -87,7 +95,7 @@ static void test_sizes_and_shapes(void **state)
 	static const int64_t mixed[] = { 2, 2, 2, 2 };
 	static const int shapes[] = { 0, 0, 1, 0 };
 	struct batch_policy p;
-	struct queue q = { threes, NULL, 4 };
+	struct queue q = { threes, NULL, 4, 0 };
 	uint64_t wake;
 
 	(void)state;
@@ -96,11 +104,11 @@ static void test_sizes_and_shapes(void **state)
 	assert_int_equal(p.max_preferred, 8);
 	assert_int_equal(next(&p, &q, 0, false, &wake), 2);
 	/* A request of another shape ends the batch: the two before it go. */
-	q = (struct queue){ mixed, shapes, 4 };
+	q = (struct queue){ mixed, shapes, 4, 0 };
 	assert_int_equal(next(&p, &q, 0, false, &wake), 2);
 	/* Delay 0: whatever is queued goes at once. */
 	batch_policy_init(&p, 8, true, NULL, 0, 0);
-	q = (struct queue){ threes, NULL, 1 };
+	q = (struct queue){ threes, NULL, 1, 0 };
 	assert_int_equal(next(&p, &q, 0, false, &wake), 1);
 }
 
@@ -109,7 +117,7 @@ static void test_off_and_empty(void **state)
 	static const int32_t pref[] = { 4 }, big[] = { 16 };
 	static const int64_t ones[] = { 1, 1, 1 };
 	struct batch_policy p;
-	struct queue q = { ones, NULL, 3 };
+	struct queue q = { ones, NULL, 3, 0 };
 	uint64_t wake;
 
 	(void)state;
