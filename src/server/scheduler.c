@@ -2,8 +2,9 @@
  * Triton's default and dynamic-batch schedulers for one model version: a
  * FIFO of requests under one mutex, and one worker thread per model instance
  * that takes the next batch from the head of the queue, runs it on its
- * backend instance and completes every request in it. Depends on backend/,
- * server/infer and server/stats.
+ * backend instance and completes every request in it. Which requests form a
+ * batch is server/batch_policy's decision. Depends on backend/,
+ * server/batch_policy, server/infer and server/stats.
  */
 #include "server/scheduler.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/batch_policy.h"
 #include "server/infer.h"
 #include "server/stats.h"
 #include "util/error.h"
@@ -63,10 +65,7 @@ struct scheduler {
 	char *model_name;
 
 	/* Policy, fixed at creation. */
-	bool dynamic;
-	int64_t max_batch_size;     /* 0: the model does not batch */
-	int64_t max_preferred;      /* largest preferred size, else max_batch_size */
-	uint64_t delay_ns;          /* max_queue_delay_microseconds */
+	struct batch_policy policy; /* what a free worker takes (server/batch_policy) */
 	uint32_t max_queue_size;    /* 0: unbounded */
 	bool preserve_ordering;
 
@@ -160,67 +159,35 @@ static bool batchable(const struct infer_request *a,
 	return true;
 }
 
-static bool is_preferred(const struct scheduler *s, int64_t size)
+/* The queue as batch_policy_next() reads it (called with mu held). */
+static int64_t view_batch_size(void *ctx, size_t k)
 {
-	const struct model_dynamic_batching *db = &s->config->dynamic_batching;
+	return request_batch(queue_at(ctx, k));
+}
 
-	for (size_t i = 0; i < db->n_preferred_batch_size; i++) {
-		if (db->preferred_batch_size[i] == size)
-			return true;
-	}
-	return false;
+static bool view_batchable(void *ctx, size_t k)
+{
+	return batchable(queue_at(ctx, 0), queue_at(ctx, k));
 }
 
 /*
- * Triton's DynamicBatchScheduler::GetDynamicBatch for a worker that is free
- * now: how many requests from the head of the queue to execute, or 0 and
- * the CLOCK_MONOTONIC time at which to look again.
- *  - Gather in order while the batch stays within max_batch_size and shapes
- *    match; the first request that does not fit ends the gathering and the
- *    batch goes at once (it cannot grow any more).
- *  - Remember the largest preferred size reached; when the next request
- *    would pass the largest preferred size, what is gathered so far counts
- *    as the best batch too.
- *  - Best batch found and the oldest request not yet over its delay: run it.
- *  - Otherwise run everything gathered if it reached the largest preferred
- *    size, the oldest request has waited max_queue_delay, the delay is 0,
- *    or the scheduler is draining; else wait for the oldest's deadline.
+ * How many requests a free worker takes now, or 0 and the CLOCK_MONOTONIC
+ * time at which to look again (server/batch_policy.c holds Triton's rules).
+ * Called with mu held and the queue non-empty.
  */
-static size_t batch_form(const struct scheduler *s, uint64_t now_ns,
+static size_t batch_form(struct scheduler *s, uint64_t now_ns,
 			 uint64_t *wake_ns)
 {
-	const struct infer_request *head = queue_at(s, 0);
-	size_t n = 0, best = 0;
-	int64_t pending = 0;
-	bool send_now = false, delay_exceeded;
+	struct batch_queue_view view = {
+		.len = s->q_len,
+		.head_start_ns = queue_at(s, 0)->queue_start_ns,
+		.ctx = s,
+		.batch_size = view_batch_size,
+		.batchable = view_batchable,
+	};
 
-	for (size_t k = 0; k < s->q_len; k++) {
-		const struct infer_request *r = queue_at(s, k);
-		int64_t bs = request_batch(r);
-
-		if (n > 0) {
-			if (pending + bs > s->max_preferred && best == 0)
-				best = n;
-			if (pending + bs > s->max_batch_size ||
-			    !batchable(head, r)) {
-				send_now = true;
-				break;
-			}
-		}
-		pending += bs;
-		n++;
-		if (is_preferred(s, pending))
-			best = n;
-	}
-	delay_exceeded = s->delay_ns && now_ns >= head->queue_start_ns &&
-			 now_ns - head->queue_start_ns >= s->delay_ns;
-	if (best && !delay_exceeded)
-		return best;
-	if (send_now || pending >= s->max_preferred || delay_exceeded ||
-	    s->delay_ns == 0 || s->stopping)
-		return n;
-	*wake_ns = head->queue_start_ns + s->delay_ns;
-	return 0;
+	return batch_policy_next(&s->policy, &view, now_ns, s->stopping,
+				 wake_ns);
 }
 
 /* ---- execution ------------------------------------------------------------ */
@@ -518,7 +485,7 @@ static void timespec_from_ns(struct timespec *ts, uint64_t ns)
 
 static void worker_loop(struct scheduler *s, struct sched_instance *inst)
 {
-	size_t cap = s->dynamic ? (size_t)s->max_batch_size : 1;
+	size_t cap = batch_policy_max_requests(&s->policy);
 	struct infer_request **batch = xcalloc(cap, sizeof(*batch));
 
 	pthread_mutex_lock(&s->mu);
@@ -532,7 +499,7 @@ static void worker_loop(struct scheduler *s, struct sched_instance *inst)
 			pthread_cond_wait(&s->work_cv, &s->mu);
 			continue;
 		}
-		n = s->dynamic ? batch_form(s, infer_now_ns(), &wake_ns) : 1;
+		n = batch_form(s, infer_now_ns(), &wake_ns);
 		if (n == 0) {
 			struct timespec ts;
 
@@ -706,25 +673,15 @@ static void scheduler_destroy(struct scheduler *s)
 	free(s);
 }
 
+/* Queue limits and ordering; the batching rules are server/batch_policy's. */
 static void policy_init(struct scheduler *s)
 {
 	const struct model_config *cfg = s->config;
 	const struct model_dynamic_batching *db = &cfg->dynamic_batching;
 
-	s->max_batch_size = cfg->max_batch_size > 0 ? cfg->max_batch_size : 0;
-	/* Triton refuses dynamic_batching without max_batch_size; be safe. */
-	s->dynamic = cfg->has_dynamic_batching && s->max_batch_size > 0;
-	if (!s->dynamic)
+	batch_policy_from_config(&s->policy, cfg);
+	if (!s->policy.dynamic)
 		return;
-	s->max_preferred = 0;
-	for (size_t i = 0; i < db->n_preferred_batch_size; i++) {
-		if (db->preferred_batch_size[i] > s->max_preferred)
-			s->max_preferred = db->preferred_batch_size[i];
-	}
-	if (s->max_preferred == 0 || s->max_preferred > s->max_batch_size)
-		s->max_preferred = s->max_batch_size;
-	s->delay_ns = db->max_queue_delay_us > UINT64_MAX / 1000
-		? UINT64_MAX / 2 : db->max_queue_delay_us * 1000;
 	s->preserve_ordering = db->preserve_ordering;
 	if (db->has_default_queue_policy)
 		s->max_queue_size = db->default_queue_policy.max_queue_size;
@@ -816,17 +773,18 @@ int scheduler_enqueue(struct scheduler *sched, struct infer_request *req,
 		      struct it_error *err)
 {
 	const struct model_config *cfg = sched->config;
+	int64_t max_batch = sched->policy.max_batch_size;
 	int rc = 0;
 
 	/* The batcher's invariants; the protocol layer has checked these. */
 	if (req->n_inputs != cfg->n_inputs ||
-	    (sched->max_batch_size > 0 &&
-	     (req->batch_size < 1 || req->batch_size > sched->max_batch_size)))
+	    (max_batch > 0 &&
+	     (req->batch_size < 1 || req->batch_size > max_batch)))
 		return it_error_set(err, IT_ERR_INVALID,
 				    "model '%s': request batch size %lld is outside 1..%lld or its inputs do not match the config",
 				    sched->model_name, (long long)req->batch_size,
-				    (long long)sched->max_batch_size);
-	for (size_t i = 0; i < req->n_inputs && sched->max_batch_size > 0; i++) {
+				    (long long)max_batch);
+	for (size_t i = 0; i < req->n_inputs && max_batch > 0; i++) {
 		const struct tensor *t = &req->inputs[i];
 
 		if (input_present(t) &&
