@@ -189,6 +189,39 @@ const struct analyze_summary *analyzer_summary(const struct analyzer *a)
 /* ---- the run ------------------------------------------------------------------ */
 
 /*
+ * Stores what the search predicted for the point next to the measurement
+ * that checked it (its one concurrency), and says how far off it was.
+ */
+static void prediction_record(struct analyzer *a, const struct store_variant *v,
+			      const struct search_point *pt, const struct search_prediction *pred,
+			      const struct store_measurement *ms, size_t n_ms)
+{
+	struct store_prediction sp;
+	struct it_error e = { 0 };
+
+	memset(&sp, 0, sizeof(sp));
+	sp.run_id = a->run_id;
+	sp.variant_id = v->id;
+	sp.load_kind = LOAD_CONCURRENCY;
+	sp.load_value = (double)pt->concurrency;
+	sp.fig = pred->fig;
+	sp.rel_uncertainty = pred->rel_uncertainty;
+	snprintf(sp.model, sizeof(sp.model), "%s", pred->model);
+	for (size_t i = 0; i < n_ms; i++)
+		if (ms[i].phase == PHASE_SWEEP && ms[i].load_kind == LOAD_CONCURRENCY &&
+		    ms[i].load_value == sp.load_value && measurement_valid(&ms[i])) {
+			double meas = ms[i].fig.v[FIG_THROUGHPUT];
+
+			sp.measurement_id = ms[i].id;
+			analyzer_emit(a, AEV_LOG, 0, "%s: measured %.1f infer/s, predicted %.1f (%+.1f%%)",
+				      v->name, meas, pred->fig.v[FIG_THROUGHPUT],
+				      (pred->fig.v[FIG_THROUGHPUT] - meas) / meas * 100);
+		}
+	if (store_prediction_add(a->store, &sp, &e))
+		analyzer_emit(a, AEV_LOG, 1, "results.db: %s", e.message);
+}
+
+/*
  * One point of the search: its configuration, its variant, its sweep, and
  * what the search is told. *stop is set when the analysis must not go on
  * (interrupted, or the server cannot be reached any more).
@@ -200,11 +233,16 @@ static int run_point(struct analyzer *a, struct model_ctx *mc, struct search *s,
 	struct store_variant v;
 	struct point_outcome po;
 	struct search_outcome so;
+	struct search_prediction pred;
+	struct store_measurement *ms = NULL;
+	size_t n_ms = 0;
 	struct analyze_event ev;
 	char label[256];
+	bool has_pred;
 	int rc;
 
 	search_point_label(pt, label, sizeof(label));
+	has_pred = search_prediction(s, &pred);
 	a->prog.variant_index = search_proposed(s);
 	a->prog.variant_total = search_proposed(s) + search_remaining(s);
 	rc = variant_build_config(mc, pt, &cfg, err);
@@ -224,12 +262,15 @@ static int run_point(struct analyzer *a, struct model_ctx *mc, struct search *s,
 	}
 	a->prog.variant = v.name;
 	a->prog.label = v.label ? v.label : label;
+	if (has_pred)
+		analyzer_emit(a, AEV_LOG, 0, "%s: predicted %.1f infer/s, p99 %.2f ms (±%.0f%%; %s)",
+			      v.name, pred.fig.v[FIG_THROUGHPUT], pred.fig.v[FIG_LATENCY_P99],
+			      pred.rel_uncertainty * 100, pred.model);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = AEV_VARIANT_START;
 	ev.message = label;
 	analyzer_emit_event(a, &ev);
 	rc = sweep_point(a, mc, &v, pt, cfg, &po, err);
-	model_config_free(cfg);
 	if (rc)
 		goto out;
 	a->points_done++;
@@ -242,12 +283,24 @@ static int run_point(struct analyzer *a, struct model_ctx *mc, struct search *s,
 	*stop = po.stop_all;
 	if (po.stop_all)
 		goto out;
+	rc = store_measurements_of_variant(a->store, v.id, mc->profile_key, &ms, &n_ms, err);
+	if (rc)
+		goto out;
+	if (has_pred)
+		prediction_record(a, &v, pt, &pred, ms, n_ms);
 	memset(&so, 0, sizeof(so));
 	so.measured = po.measured;
 	so.max_throughput = po.max_tp;
 	so.best = po.has_best ? &po.best : NULL;
+	so.config = cfg;
+	so.ms = ms;
+	so.n_ms = n_ms;
 	search_feed(s, &so);
 out:
+	for (size_t i = 0; i < n_ms; i++)
+		store_measurement_release(&ms[i]);
+	free(ms);
+	model_config_free(cfg);
 	store_variant_release(&v);
 	return rc;
 }
@@ -272,8 +325,13 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 	a->prog.variant_index = 0;
 	analyzer_emit(a, AEV_LOG, 0, "model %s: %s search, %s instances, measurement settings %s",
 		      mc->name, search_name(s), instance_kind_name(mc->kind), mc->profile_key);
-	while (!rc && !stop && !interrupted(a) && !a->fatal && search_next(s, &pt))
+	while (!rc && !stop && !interrupted(a) && !a->fatal && search_next(s, &pt)) {
+		if (*search_note(s))
+			analyzer_emit(a, AEV_LOG, 0, "model %s: %s", mc->name, search_note(s));
 		rc = run_point(a, mc, s, &pt, &stop, err);
+	}
+	if (*search_note(s))
+		analyzer_emit(a, AEV_LOG, 0, "model %s: %s", mc->name, search_note(s));
 	a->search = NULL;
 	search_free(s);
 	if (mc->race.has && a->race_windows_saved)

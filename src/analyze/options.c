@@ -394,9 +394,9 @@ int analyze_options_set(struct analyze_options *o, const char *key,
 		else
 			o->early_exit_enable = b;
 	} else if (!strcmp(key, "run_config_search_mode")) {
-		if (strcmp(value, "brute") && strcmp(value, "quick"))
+		if (strcmp(value, "brute") && strcmp(value, "quick") && strcmp(value, "predictive"))
 			return it_error_set(err, IT_ERR_INVALID,
-					    "run_config_search_mode: '%s': choose brute or quick%s",
+					    "run_config_search_mode: '%s': choose brute, quick or predictive%s",
 					    value, !strcmp(value, "optuna") ?
 					    " (optuna is not offered)" : "");
 		set_string(&o->search_mode, value);

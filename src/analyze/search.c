@@ -18,6 +18,7 @@ const struct search_ops *const search_registry[] = {
 	&search_brute,
 	&search_quick,
 	&search_manual,
+	&search_predictive,
 	NULL,
 };
 
@@ -176,4 +177,14 @@ void search_point_label(const struct search_point *p, char *buf, size_t size)
 	if (p->concurrency && n < size)
 		snprintf(buf + n, size - n, " @concurrency=%llu",
 			 (unsigned long long)p->concurrency);
+}
+
+bool search_prediction(const struct search *s, struct search_prediction *out)
+{
+	return s->ops->prediction && s->awaiting && s->ops->prediction(s->state, out);
+}
+
+const char *search_note(const struct search *s)
+{
+	return s->ops->note ? s->ops->note(s->state) : "";
 }

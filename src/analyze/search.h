@@ -18,7 +18,9 @@
 #include "store/figures.h"
 
 struct it_error;
+struct model_config;
 struct objective_set;
+struct store_measurement;
 
 /** One candidate configuration and how to load it. Plain value struct. */
 struct search_point {
@@ -50,16 +52,30 @@ struct search_space {
 	bool early_exit;                /* manual: stop max_batch_size at the plateau */
 	uint64_t min_concurrency, max_concurrency;
 	bool user_concurrency_min, user_concurrency_max;
+	const uint64_t *concurrencies;  /* the run's explicit list (-c); n 0: doubling min..max */
+	size_t n_concurrencies;
+	const uint32_t *queue_delays_us; /* predictive: dynamic batching delays searched */
+	size_t n_queue_delays;
 	size_t top_n;                   /* quick: configurations swept after the climb */
 	int32_t default_mbs;            /* the default config's max_batch_size */
 	int32_t default_instances;      /* and total instance count */
 };
 
-/** What measuring a point gave. `best` is borrowed for the call only. */
+/** What measuring a point gave. Everything is borrowed for the call only. */
 struct search_outcome {
 	bool measured;                  /* at least one valid measurement */
 	double max_throughput;          /* over its valid measurements */
 	const struct figures *best;     /* its best valid measurement by the objectives, or NULL */
+	const struct model_config *config; /* the configuration measured; NULL when not built */
+	const struct store_measurement *ms; /* every stored measurement of it (all levels) */
+	size_t n_ms;
+};
+
+/** What a strategy predicted for the point it proposed last (search_ops.prediction). */
+struct search_prediction {
+	struct figures fig;             /* throughput, latencies, server queue and compute */
+	double rel_uncertainty;         /* fraction */
+	char model[256];                /* what the prediction rests on, one line */
 };
 
 /**
@@ -79,11 +95,16 @@ struct search_ops {
 	void (*feed)(void *state, const struct search_outcome *outcome);
 	size_t (*remaining)(const void *state);
 	void (*free)(void *state);
+	/* Optional: the prediction for the point next() proposed last; false: none. */
+	bool (*prediction)(const void *state, struct search_prediction *out);
+	/* Optional: a message the last feed() left for the user ("" none). */
+	const char *(*note)(const void *state);
 };
 
 extern const struct search_ops search_brute;
 extern const struct search_ops search_quick;
 extern const struct search_ops search_manual;
+extern const struct search_ops search_predictive;
 
 /** Every strategy, NULL-terminated. */
 extern const struct search_ops *const search_registry[];
@@ -117,6 +138,12 @@ size_t search_remaining(const struct search *s);
 
 /** The strategy's name. */
 const char *search_name(const struct search *s);
+
+/** The prediction for the point search_next() returned last; false: none. */
+bool search_prediction(const struct search *s, struct search_prediction *out);
+
+/** A message the strategy left after the last search_feed() ("" none). */
+const char *search_note(const struct search *s);
 
 /** Frees s; NULL is a no-op. */
 void search_free(struct search *s);

@@ -53,7 +53,7 @@ static const char usage_text[] =
 	"                                      (also done when it exists)\n"
 	"\n"
 	"Search:\n"
-	"  --run-config-search-mode brute|quick          (default brute)\n"
+	"  --run-config-search-mode brute|quick|predictive (default brute)\n"
 	"  --run-config-search-max-concurrency N         (default 1024; also -min-)\n"
 	"  --run-config-search-max-instance-count N      (default 5; also -min-)\n"
 	"  --run-config-search-max-model-batch-size N    (default 128; also -min-)\n"

@@ -299,6 +299,28 @@ static void add_batch_stats_table(struct strbuf *sb)
 }
 
 /*
+ * What the predictive search predicted for a point before measuring it
+ * (schema 3; docs/results-db.md), with the measurement that checked it.
+ */
+static void add_predictions_table(struct strbuf *sb)
+{
+	strbuf_adds(sb,
+		"CREATE TABLE predictions (\n"
+		"  id INTEGER PRIMARY KEY,\n"
+		"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+		"  variant_id INTEGER NOT NULL REFERENCES variants(id),\n"
+		"  load_kind TEXT NOT NULL CHECK (load_kind IN ('concurrency','request_rate')),\n"
+		"  load_value REAL NOT NULL,\n");
+	add_figure_columns(sb);
+	strbuf_adds(sb,
+		"  rel_uncertainty REAL NOT NULL,\n"
+		"  model TEXT NOT NULL,\n"
+		"  measurement_id INTEGER REFERENCES measurements(id),\n"
+		"  created_at TEXT NOT NULL\n"
+		");\n");
+}
+
+/*
  * The rankings columns of the top tier and the cost order (issue #12;
  * docs/results-db.md). create_schema() writes them; migrate_rankings()
  * adds them to a file of the same schema version written before them.
@@ -435,8 +457,8 @@ out:
 }
 
 /*
- * Schema 2 -> 3, in place: the batch_stats table, empty (the measurements
- * of an older file have none), and the windows' completion_rate column
+ * Schema 2 -> 3, in place: the batch_stats and predictions tables, empty
+ * (the measurements of an older file have none), and the windows' completion_rate column
  * (NULL in older rows), in one transaction with the version bump.
  */
 static int migrate_v2(struct store *s, struct it_error *err)
@@ -447,6 +469,7 @@ static int migrate_v2(struct store *s, struct it_error *err)
 	strbuf_init(&sql, 0);
 	strbuf_adds(&sql, "BEGIN IMMEDIATE;\n");
 	add_batch_stats_table(&sql);
+	add_predictions_table(&sql);
 	strbuf_adds(&sql, "ALTER TABLE measurement_windows ADD COLUMN completion_rate REAL;\n");
 	strbuf_addf(&sql,
 		"UPDATE meta SET value = '%d' WHERE key = 'schema_version';\n"
@@ -547,6 +570,7 @@ static int create_schema(struct store *s, struct it_error *err)
 		"  PRIMARY KEY (measurement_id, gpu_uuid)\n"
 		");\n");
 	add_batch_stats_table(&sql);
+	add_predictions_table(&sql);
 	strbuf_adds(&sql,
 		"CREATE TABLE server_only (\n"
 		"  id INTEGER PRIMARY KEY,\n"
@@ -1816,6 +1840,39 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 fail:
 	sqlite3_finalize(st);
 	tx_rollback(s);
+	return rc;
+}
+
+int store_prediction_add(struct store *s, const struct store_prediction *p,
+			 struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct strbuf sql;
+	int rc;
+
+	strbuf_init(&sql, 0);
+	strbuf_addf(&sql, "INSERT INTO predictions (run_id, variant_id, load_kind, load_value, "
+		    "%s, rel_uncertainty, model, measurement_id, created_at) "
+		    "VALUES (?, ?, ?, ?, %s, ?, ?, ?, ?)", s->figure_columns, s->figure_params);
+	rc = store_prepare(s, sql.buf, &st, err);
+	strbuf_release(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, p->run_id);
+	sqlite3_bind_int64(st, 2, p->variant_id);
+	bind_text(st, 3, load_kind_name(p->load_kind));
+	sqlite3_bind_double(st, 4, p->load_value);
+	bind_figures(st, 5, &p->fig);
+	sqlite3_bind_double(st, 5 + FIG_COUNT, p->rel_uncertainty);
+	bind_text(st, 6 + FIG_COUNT, p->model);
+	if (p->measurement_id)
+		sqlite3_bind_int64(st, 7 + FIG_COUNT, p->measurement_id);
+	else
+		sqlite3_bind_null(st, 7 + FIG_COUNT);
+	bind_time(st, 8 + FIG_COUNT, store_now());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_db_error(s, err, "adding a prediction");
+	sqlite3_finalize(st);
 	return rc;
 }
 

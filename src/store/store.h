@@ -383,6 +383,22 @@ int store_ranking_set(struct store *s, int64_t run_id, int64_t model_id,
 		      const struct store_rank *ranks, size_t n,
 		      struct it_error *err);
 
+/** A search's prediction for a point, and the measurement that checked it. */
+struct store_prediction {
+	int64_t run_id;
+	int64_t variant_id;
+	enum load_kind load_kind;
+	double load_value;
+	struct figures fig;             /* the predicted figures */
+	double rel_uncertainty;         /* fraction */
+	char model[256];                /* what it rested on */
+	int64_t measurement_id;         /* 0: none (yet) */
+};
+
+/** Adds a prediction (schema 3's predictions table). */
+int store_prediction_add(struct store *s, const struct store_prediction *p,
+			 struct it_error *err);
+
 /**
  * Records an event of a run (a server restart, a failure, an interruption).
  * variant_id 0 = none. kind is a short word ("server_restart", ...).

@@ -166,7 +166,7 @@ static void test_brute_plateau(void **state)
 	sp.max_instances = 1;
 	assert_int_equal(search_new(&search_brute, &sp, &o, &s, NULL), 0);
 	while (search_next(s, &p)) {
-		struct search_outcome out = { true, tp[n < 5 ? n : 4], NULL };
+		struct search_outcome out = { .measured = true, .max_throughput = tp[n < 5 ? n : 4] };
 
 		n++;
 		search_feed(s, &out);

@@ -1,0 +1,417 @@
+/*
+ * Fitting the simulator's model to measured levels (docs/predictor.md).
+ *
+ * Decisions, and why:
+ *  - Observations are grouped by intra-op thread count: a thread count
+ *    changes how long an execution takes and how many fit on the cores,
+ *    so each count has its own execution table and device.
+ *  - Execution times come from the server's batch_stats of levels with one
+ *    instance, where an execution never shares the device; levels with
+ *    more instances are used only when a thread count has no such level.
+ *    Between measured batch sizes the table interpolates; beyond them it
+ *    follows the least-squares line of the measured sizes (never below
+ *    the largest measured time), or, with one size measured, grows in
+ *    proportion to the batch (no batching gain is assumed unmeasured).
+ *  - The device (slots or processor sharing, and how many) is not a
+ *    measured quantity: it is the candidate whose simulation of every
+ *    observed level of the thread count misses least (throughput and
+ *    average latency, relative squared errors). Without a level of more
+ *    than one instance there is nothing to choose from: one slot.
+ *  - The overhead is the median of (client latency - server time) over the
+ *    observations: what the load generator and the network add.
+ *  - The uncertainty is the worst relative throughput error of the fitted
+ *    model on its own observations, at least 3%: a fit that matches what
+ *    it saw is still a model.
+ */
+#include "predict/fit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define FIT_MIN_UNCERTAINTY 0.03
+#define FIT_REQUESTS 4000               /* per simulated observation while fitting */
+#define FIT_MAX_BATCH ((int64_t)1 << 16)
+#define FIT_SHARED_STEP 0.25            /* processor-sharing candidates: P in steps of this */
+
+/* The model of one thread count. */
+struct fit_class {
+	int32_t threads;
+	double *exec_ns;        /* [max_batch] */
+	struct des_device device;
+	bool measured;          /* it had observations of its own */
+};
+
+struct predict_fit {
+	int64_t max_batch;
+	double overhead_ns;
+	struct fit_class *cls;
+	size_t n_cls;
+	double uncertainty;
+};
+
+/* ---- execution tables --------------------------------------------------- */
+
+struct exec_point {
+	int64_t b;
+	double ns;              /* mean of one execution */
+	double weight;          /* executions */
+};
+
+static int point_cmp(const void *a, const void *b)
+{
+	const struct exec_point *x = a, *y = b;
+
+	return (x->b > y->b) - (x->b < y->b);
+}
+
+/* The mean execution time per batch size of obs of `threads`; one_instance: those only. */
+static size_t exec_points(const struct predict_obs *obs, size_t n, int32_t threads,
+			  bool one_instance, struct exec_point **out)
+{
+	struct exec_point *p = NULL;
+	size_t np = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (obs[i].threads != threads || (one_instance && obs[i].config.instances != 1))
+			continue;
+		for (size_t k = 0; k < obs[i].n_batches; k++) {
+			const struct predict_batch *b = &obs[i].batches[k];
+			size_t j;
+
+			if (b->batch_size < 1 || b->batch_size > FIT_MAX_BATCH || !b->executions ||
+			    !isfinite(b->compute_ns) || b->compute_ns < 0)
+				continue;
+			for (j = 0; j < np && p[j].b != b->batch_size; j++)
+				;
+			if (j == np) {
+				p = xreallocarray(p, np + 1, sizeof(*p));
+				p[np++] = (struct exec_point){ b->batch_size, 0, 0 };
+			}
+			p[j].ns += b->compute_ns;
+			p[j].weight += (double)b->executions;
+		}
+	}
+	for (size_t j = 0; j < np; j++)
+		p[j].ns /= p[j].weight;
+	if (np)
+		qsort(p, np, sizeof(*p), point_cmp);
+	*out = p;
+	return np;
+}
+
+/* Weighted least squares ns = a + c * b over p[0..n), c >= 0. */
+static void line_fit(const struct exec_point *p, size_t n, double *a, double *c)
+{
+	double sw = 0, sb = 0, st = 0, sbb = 0, sbt = 0, den;
+
+	for (size_t i = 0; i < n; i++) {
+		double w = p[i].weight, b = (double)p[i].b;
+
+		sw += w;
+		sb += w * b;
+		st += w * p[i].ns;
+		sbb += w * b * b;
+		sbt += w * b * p[i].ns;
+	}
+	den = sw * sbb - sb * sb;
+	*c = den > 0 ? (sw * sbt - sb * st) / den : 0;
+	if (*c < 0)
+		*c = 0;
+	*a = (st - *c * sb) / sw;
+}
+
+/* exec[b - 1] for b = 1..max_batch from the measured points (np >= 1). */
+static void exec_table(const struct exec_point *p, size_t np, int64_t max_batch, double *exec)
+{
+	double a, c;
+
+	line_fit(p, np, &a, &c);
+	for (int64_t b = 1; b <= max_batch; b++) {
+		double t;
+		size_t j = 0;
+
+		while (j < np && p[j].b < b)
+			j++;
+		if (j < np && p[j].b == b) {
+			t = p[j].ns;
+		} else if (np == 1) {
+			t = p[0].ns * (double)b / (double)p[0].b;
+		} else if (j == 0) {
+			t = fmin(p[0].ns, fmax(a + c * (double)b, 0));
+		} else if (j == np) {
+			t = fmax(p[np - 1].ns, a + c * (double)b);
+		} else {
+			double f = (double)(b - p[j - 1].b) / (double)(p[j].b - p[j - 1].b);
+
+			t = p[j - 1].ns + f * (p[j].ns - p[j - 1].ns);
+		}
+		exec[b - 1] = t;
+	}
+}
+
+/* ---- simulating observations --------------------------------------------- */
+
+static int simulate(const struct predict_fit *f, const struct fit_class *fc,
+		    const struct des_config *c, const struct des_load *l, size_t requests,
+		    struct des_result *out, struct it_error *err)
+{
+	struct des_model m = {
+		.exec_ns = fc->exec_ns, .n_exec = (size_t)f->max_batch,
+		.device = fc->device, .overhead_ns = f->overhead_ns,
+	};
+	struct des_options o;
+
+	des_options_init(&o);
+	if (requests) {
+		o.requests = requests;
+		o.warmup = requests / 10;
+	}
+	return des_run(&m, c, l, &o, out, err);
+}
+
+static double rel_err(double pred, double meas)
+{
+	return meas > 0 && isfinite(meas) ? (pred - meas) / meas : 0;
+}
+
+/* Σ relative squared errors of fc over the observations of its thread count. */
+static double class_miss(const struct predict_fit *f, const struct fit_class *fc,
+			 const struct predict_obs *obs, size_t n)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct des_result r;
+		double e;
+
+		if (obs[i].threads != fc->threads)
+			continue;
+		if (simulate(f, fc, &obs[i].config, &obs[i].load, FIT_REQUESTS, &r, NULL))
+			return INFINITY;
+		e = rel_err(r.throughput, obs[i].throughput);
+		sum += e * e;
+		if (isfinite(obs[i].latency_avg_us)) {
+			e = rel_err(r.latency_avg_us, obs[i].latency_avg_us);
+			sum += 0.5 * e * e;
+		}
+	}
+	return sum;
+}
+
+/* The device that misses fc's observations least; one slot without a multi-instance level. */
+static void fit_device(const struct predict_fit *f, struct fit_class *fc,
+		       const struct predict_obs *obs, size_t n)
+{
+	int max_inst = 1;
+	double best = INFINITY;
+	struct des_device keep = { DES_SLOTS, 1 };
+
+	for (size_t i = 0; i < n; i++)
+		if (obs[i].threads == fc->threads && obs[i].config.instances > max_inst)
+			max_inst = obs[i].config.instances;
+	fc->device = keep;
+	if (max_inst == 1)
+		return;
+	for (int kind = 0; kind < 2; kind++) {
+		double step = kind == 0 ? 1 : FIT_SHARED_STEP;
+
+		for (double p = 1; p <= max_inst + 1e-9; p += step) {
+			double miss;
+
+			fc->device = (struct des_device){ kind == 0 ? DES_SLOTS : DES_SHARED, p };
+			miss = class_miss(f, fc, obs, n);
+			if (miss < best * (1 - 1e-9)) {
+				best = miss;
+				keep = fc->device;
+			}
+		}
+	}
+	fc->device = keep;
+}
+
+/* ---- the fit ------------------------------------------------------------- */
+
+static int obs_check(const struct predict_obs *o, size_t i, struct it_error *err)
+{
+	if (o->config.instances < 1 || !isfinite(o->throughput) || o->throughput <= 0)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "observation %zu: %s", i, o->config.instances < 1 ?
+				    "no instance" : "no throughput");
+	return 0;
+}
+
+static int double_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), double_cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double fit_overhead(const struct predict_obs *obs, size_t n)
+{
+	double *v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+	double m;
+
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(obs[i].latency_avg_us) && isfinite(obs[i].server_us) &&
+		    obs[i].latency_avg_us >= obs[i].server_us)
+			v[k++] = (obs[i].latency_avg_us - obs[i].server_us) * 1e3;
+	m = k ? median(v, k) : 0;
+	free(v);
+	return m;
+}
+
+static struct fit_class *class_get(const struct predict_fit *f, int32_t threads)
+{
+	for (size_t i = 0; i < f->n_cls; i++)
+		if (f->cls[i].threads == threads)
+			return &f->cls[i];
+	return NULL;
+}
+
+/* A class's table from its own levels (one-instance ones first); false when it has none. */
+static bool class_table(struct predict_fit *f, struct fit_class *fc,
+			const struct predict_obs *obs, size_t n)
+{
+	struct exec_point *p = NULL;
+	size_t np = exec_points(obs, n, fc->threads, true, &p);
+
+	if (!np) {
+		free(p);
+		np = exec_points(obs, n, fc->threads, false, &p);
+	}
+	if (np)
+		exec_table(p, np, f->max_batch, fc->exec_ns);
+	free(p);
+	return np > 0;
+}
+
+static void fit_uncertainty(struct predict_fit *f, const struct predict_obs *obs, size_t n)
+{
+	f->uncertainty = FIT_MIN_UNCERTAINTY;
+	for (size_t i = 0; i < n; i++) {
+		const struct fit_class *fc = class_get(f, obs[i].threads);
+		struct des_result r;
+
+		if (fc && !simulate(f, fc, &obs[i].config, &obs[i].load, FIT_REQUESTS, &r, NULL))
+			f->uncertainty = fmax(f->uncertainty,
+					      fabs(rel_err(r.throughput, obs[i].throughput)));
+	}
+}
+
+int predict_fit_new(const struct predict_obs *obs, size_t n, int64_t max_batch,
+		    struct predict_fit **out, struct it_error *err)
+{
+	struct predict_fit *f;
+	size_t fitted = 0;
+	int rc;
+
+	if (max_batch < 1 || max_batch > FIT_MAX_BATCH)
+		return it_error_set(err, IT_ERR_INVALID, "max batch %lld is out of 1..%lld",
+				    (long long)max_batch, (long long)FIT_MAX_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		rc = obs_check(&obs[i], i, err);
+		if (rc)
+			return rc;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->max_batch = max_batch;
+	f->overhead_ns = fit_overhead(obs, n);
+	for (size_t i = 0; i < n; i++) {
+		struct fit_class *fc;
+
+		if (class_get(f, obs[i].threads))
+			continue;
+		f->cls = xreallocarray(f->cls, f->n_cls + 1, sizeof(*f->cls));
+		fc = &f->cls[f->n_cls++];
+		memset(fc, 0, sizeof(*fc));
+		fc->threads = obs[i].threads;
+		fc->exec_ns = xcalloc((size_t)max_batch, sizeof(*fc->exec_ns));
+		fc->measured = class_table(f, fc, obs, n);
+		fitted += fc->measured;
+	}
+	if (!fitted) {
+		predict_fit_free(f);
+		return it_error_set(err, IT_ERR_INVALID,
+				    "no level has the server's batch statistics (batch_stats) to fit "
+				    "execution times to");
+	}
+	for (size_t i = 0; i < f->n_cls; i++)
+		if (f->cls[i].measured)
+			fit_device(f, &f->cls[i], obs, n);
+	fit_uncertainty(f, obs, n);
+	*out = f;
+	return 0;
+}
+
+int predict_run(const struct predict_fit *f, const struct des_config *c, int32_t threads,
+		const struct des_load *l, size_t requests, struct predict_result *out,
+		struct it_error *err)
+{
+	const struct fit_class *fc = class_get(f, threads);
+	int rc;
+
+	if (!fc || !fc->measured)
+		return it_error_set(err, IT_ERR_NOT_FOUND,
+				    "nothing was measured with %d intra-op threads", threads);
+	rc = simulate(f, fc, c, l, requests, &out->des, err);
+	if (!rc)
+		out->rel_uncertainty = f->uncertainty;
+	return rc;
+}
+
+double predict_fit_uncertainty(const struct predict_fit *f)
+{
+	return f->uncertainty;
+}
+
+void predict_fit_describe(const struct predict_fit *f, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->n_cls && used < size; i++) {
+		const struct fit_class *fc = &f->cls[i];
+		const double *e = fc->exec_ns;
+
+		if (!fc->measured)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used,
+					 "%sexec %.2f ms at batch 1, %.2f ms at %lld",
+					 used ? "; " : "", e[0] / 1e6, e[f->max_batch - 1] / 1e6,
+					 (long long)f->max_batch);
+		if (fc->threads && used < size)
+			used += (size_t)snprintf(buf + used, size - used, " (%d threads)",
+						 fc->threads);
+		if (used < size)
+			used += (size_t)snprintf(buf + used, size - used, ", device %s %g",
+						 fc->device.kind == DES_SLOTS ? "slots" : "shared",
+						 fc->device.parallelism);
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "; overhead %.2f ms; error <= %.0f%%",
+			 f->overhead_ns / 1e6, f->uncertainty * 100);
+}
+
+void predict_fit_free(struct predict_fit *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n_cls; i++)
+		free(f->cls[i].exec_ns);
+	free(f->cls);
+	free(f);
+}
