@@ -857,6 +857,17 @@ static void merge_intervals(const struct profiler *p, struct profile_level *L,
 	}
 	stats_mean_interval(tput, L->merged_count, STATS_CONFIDENCE, &mean,
 			    &L->infer_per_sec_ci);
+	/*
+	 * The rates give the spread; the interval is put around the figure
+	 * reported (all merged completions over the merged time), which differs
+	 * from their mean by at most the edges' one request.
+	 */
+	if (isfinite(L->infer_per_sec_ci.lo) && isfinite(L->infer_per_sec_ci.hi)) {
+		double half = (L->infer_per_sec_ci.hi - L->infer_per_sec_ci.lo) / 2;
+
+		L->infer_per_sec_ci.lo = L->infer_per_sec - half;
+		L->infer_per_sec_ci.hi = L->infer_per_sec + half;
+	}
 	stats_mean_interval(lat, L->merged_count, STATS_CONFIDENCE, &mean,
 			    &L->avg_latency_ci_ns);
 	for (int i = 0; i < LATENCY_N_STD_PERCENTILES; i++)
