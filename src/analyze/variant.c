@@ -117,14 +117,12 @@ static int apply_point(const struct model_ctx *mc, const struct search_point *pt
 		 * Automatic and quick search set `dynamic_batching {}` (Model
 		 * Analyzer's param combo): no preferred sizes, no delay, so no
 		 * preferred size can exceed the new max_batch_size. The
-		 * predictive search also sets a delay and one preferred size.
-		 * Manual sets only max_batch_size.
+		 * predictive search also sets a delay and one preferred size,
+		 * once max_batch_size allows it. Manual sets only
+		 * max_batch_size.
 		 */
 		if (pt->manual < 0) {
-			int32_t pref = pt->preferred_batch_size;
-
-			rc = model_config_set_dynamic_batching(*cfg, pref ? &pref : NULL,
-							       pref ? 1 : 0, pt->queue_delay_us,
+			rc = model_config_set_dynamic_batching(*cfg, NULL, 0, pt->queue_delay_us,
 							       err);
 			if (rc)
 				return rc;
@@ -132,6 +130,14 @@ static int apply_point(const struct model_ctx *mc, const struct search_point *pt
 		rc = model_config_set_max_batch_size(*cfg, pt->max_batch_size, err);
 		if (rc)
 			return rc;
+		if (pt->manual < 0 && pt->preferred_batch_size) {
+			int32_t pref = pt->preferred_batch_size;
+
+			rc = model_config_set_dynamic_batching(*cfg, &pref, 1, pt->queue_delay_us,
+							       err);
+			if (rc)
+				return rc;
+		}
 	}
 	if (pt->threads) {
 		char v[16];

@@ -19,9 +19,11 @@
  *    than one instance there is nothing to choose from: one slot.
  *  - The overhead is the median of (client latency - server time) over the
  *    observations: what the load generator and the network add.
- *  - The uncertainty is the worst relative throughput error of the fitted
- *    model on its own observations, at least 3%: a fit that matches what
- *    it saw is still a model.
+ *  - The uncertainty is twice the root mean square relative throughput
+ *    error of the fitted model on its own observations (about a 95% bound
+ *    when the errors are normal), at least 3%: a fit that matches what it
+ *    saw is still a model. Not the worst error: one noisy level would make
+ *    every prediction look unsettled.
  */
 #include "predict/fit.h"
 
@@ -299,17 +301,25 @@ static bool class_table(struct predict_fit *f, struct fit_class *fc,
 	return np > 0;
 }
 
+/* Twice the root mean square relative throughput error on the observations (>= the floor). */
 static void fit_uncertainty(struct predict_fit *f, const struct predict_obs *obs, size_t n)
 {
-	f->uncertainty = FIT_MIN_UNCERTAINTY;
+	double sum = 0;
+	size_t k = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct fit_class *fc = class_get(f, obs[i].threads);
 		struct des_result r;
 
-		if (fc && !simulate(f, fc, &obs[i].config, &obs[i].load, FIT_REQUESTS, &r, NULL))
-			f->uncertainty = fmax(f->uncertainty,
-					      fabs(rel_err(r.throughput, obs[i].throughput)));
+		if (fc && !simulate(f, fc, &obs[i].config, &obs[i].load, FIT_REQUESTS, &r, NULL)) {
+			double e = rel_err(r.throughput, obs[i].throughput);
+
+			sum += e * e;
+			k++;
+		}
 	}
+	f->uncertainty = k ? fmax(FIT_MIN_UNCERTAINTY, 2 * sqrt(sum / (double)k)) :
+			 FIT_MIN_UNCERTAINTY;
 }
 
 int predict_fit_new(const struct predict_obs *obs, size_t n, int64_t max_batch,

@@ -46,7 +46,7 @@ struct predict_fit;
 /** A prediction: the simulation's figures and the model's relative uncertainty. */
 struct predict_result {
 	struct des_result des;
-	double rel_uncertainty; /* fraction: how far the fit missed its own observations (>= 0.03) */
+	double rel_uncertainty; /* fraction: twice the fit's RMS miss on its observations (>= 0.03) */
 };
 
 /**

@@ -772,7 +772,7 @@ static void downgrade_to_v1(const char *path)
 	v1_columns(typed, sizeof(typed), true);
 	v1_columns(names, sizeof(names), false);
 	snprintf(sql, sizeof(sql),
-		 "PRAGMA foreign_keys=OFF; BEGIN; DROP TABLE batch_stats;"
+		 "PRAGMA foreign_keys=OFF; BEGIN; DROP TABLE batch_stats; DROP TABLE predictions;"
 		 "ALTER TABLE measurement_windows DROP COLUMN completion_rate;"
 		 "CREATE TABLE m1 (%s, UNIQUE (variant_id, profile_key, batch_size, load_kind, load_value));"
 		 "INSERT INTO m1 (%s) SELECT %s FROM measurements;"
@@ -880,7 +880,7 @@ static void downgrade_to_v2(const char *path)
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE batch_stats; "
+	assert_int_equal(sqlite3_exec(db, "BEGIN; DROP TABLE batch_stats; DROP TABLE predictions; "
 				      "ALTER TABLE measurement_windows DROP COLUMN completion_rate;"
 				      "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
 				      "PRAGMA user_version = 2; COMMIT;", NULL, NULL, NULL),

@@ -119,7 +119,7 @@ def run(c, infertune, scratch):
 
     export = os.path.join(scratch, "e1")
     expect_fail(c, infertune, base + ["-e", export, "--run-config-search-mode", "optuna"], 2,
-                "choose brute or quick", "an unknown search mode")
+                "choose brute, quick or predictive", "an unknown search mode")
     expect_fail(c, infertune, ["--profile-models", "simbest", "-e", export, "-m",
                                os.path.join(scratch, "nowhere")], 2, "nowhere",
                 "a missing model repository")
