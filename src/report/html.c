@@ -12,6 +12,7 @@
 #include "report/format.h"
 #include "report/internal.h"
 #include "util/base64.h"
+#include "util/xalloc.h"
 #include "util/strbuf.h"
 #include "util/banned.h"
 
@@ -249,6 +250,69 @@ static void interference_note(const struct report_data *d, const struct report_m
 		    "(pin with --server-cpus and --client-cpus).</p>\n");
 }
 
+/* "12.3" or "–" for an absent figure. */
+static void cell_fixed(struct strbuf *sb, double v, int dec)
+{
+	if (isfinite(v))
+		strbuf_addf(sb, "<td>%.*f</td>", dec, v);
+	else
+		strbuf_adds(sb, "<td>&#8211;</td>");
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+	double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+
+	return (x > y) - (x < y);
+}
+
+/* The predictive search's predictions against the measurements that checked them. */
+static void predictions_section(const struct report_model *m, struct strbuf *sb)
+{
+	double *err = xcalloc(m->n_predictions + 1, sizeof(*err));
+	size_t n_err = 0;
+
+	if (!m->n_predictions) {
+		free(err);
+		return;
+	}
+	strbuf_adds(sb, "<h2 id=\"predictions\">Predicted against measured</h2>\n"
+		    "<table><tr><th>Configuration</th><th>Concurrency</th>"
+		    "<th>Predicted infer/s</th><th>Measured infer/s</th><th>Error</th>"
+		    "<th>Predicted p99 (ms)</th><th>Measured p99 (ms)</th></tr>\n");
+	for (size_t i = 0; i < m->n_predictions; i++) {
+		const struct store_checked_prediction *p = &m->predictions[i];
+		bool both = p->measured && isfinite(p->measured_throughput) &&
+			    p->measured_throughput > 0 && isfinite(p->throughput);
+
+		strbuf_adds(sb, "<tr><td>");
+		strbuf_add_xml_escaped(sb, p->variant);
+		strbuf_addf(sb, "</td><td>%g</td><td>%.1f &#177;%.0f%%</td>", p->load_value,
+			    p->throughput, p->rel_uncertainty * 100);
+		cell_fixed(sb, p->measured ? p->measured_throughput : NAN, 1);
+		if (both) {
+			err[n_err] = (p->throughput - p->measured_throughput) /
+				     p->measured_throughput * 100;
+			strbuf_addf(sb, "<td>%+.1f%%</td>", err[n_err++]);
+		} else {
+			strbuf_adds(sb, "<td>not measured</td>");
+		}
+		cell_fixed(sb, p->latency_p99_ms, 2);
+		cell_fixed(sb, p->measured ? p->measured_p99_ms : NAN, 2);
+		strbuf_adds(sb, "</tr>\n");
+	}
+	strbuf_adds(sb, "</table>\n");
+	if (n_err) {
+		qsort(err, n_err, sizeof(*err), cmp_abs);
+		strbuf_addf(sb, "<p class=\"note\">Throughput predictions missed by %.1f%% "
+			    "(median) and %.1f%% at worst over %zu measured points. The model: ",
+			    fabs(err[n_err / 2]), fabs(err[n_err - 1]), n_err);
+		strbuf_add_xml_escaped(sb, m->predictions[m->n_predictions - 1].model);
+		strbuf_adds(sb, ".</p>\n");
+	}
+	free(err);
+}
+
 void report_html(const struct report_data *d, const struct report_model *m,
 		 const struct report_charts *cs, struct strbuf *sb)
 {
@@ -362,6 +426,7 @@ void report_html(const struct report_data *d, const struct report_model *m,
 			    "rules to what was measured.</p>\n");
 	config_table(m, sb);
 	interference_note(d, m, sb);
+	predictions_section(m, sb);
 
 	strbuf_adds(sb, "<h2 id=\"charts\">Charts</h2>\n");
 	for (size_t i = 0; i < cs->n; i++) {

@@ -500,6 +500,9 @@ static int load_model(struct store *s, int64_t model_id, const char *export_path
 	if (rc)
 		goto out;
 	rc = load_ranking(s, model_id, ids, m, err);
+	if (!rc)
+		rc = store_predictions_of_model(s, model_id, &m->predictions, &m->n_predictions,
+						err);
 	if (rc)
 		goto out;
 	gains_here(m);
@@ -643,6 +646,7 @@ void report_data_release(struct report_data *d)
 		free(m->constraints_text);
 		free(m->best_config_path);
 		free(m->recommendation);
+		free(m->predictions);
 	}
 	free(d->models);
 	free(d->export_path);

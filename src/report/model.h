@@ -17,6 +17,7 @@
 
 #include "analyze/objective.h"
 #include "store/figures.h"
+#include "store/query.h"
 #include "store/store.h"
 
 struct it_error;
@@ -71,6 +72,8 @@ struct report_model {
 	char *best_config_path;         /* <export>/best/<model>/config.pbtxt; NULL if absent */
 	bool ranking_from_db;           /* else ranked by the report */
 	char *recommendation;           /* analyze's tier sentence; NULL when not recorded */
+	struct store_checked_prediction *predictions; /* the predictive search's, in order */
+	size_t n_predictions;
 };
 
 /** A whole results.db. */

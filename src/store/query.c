@@ -5,6 +5,7 @@
  */
 #include "store/query.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,4 +345,61 @@ int store_profile_key_used(struct store *s, const char *profile_key, bool *used,
 out:
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static double column_or_nan(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+int store_predictions_of_model(struct store *s, int64_t model_id,
+			       struct store_checked_prediction **out, size_t *n,
+			       struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_checked_prediction *ps = NULL;
+	size_t count = 0, alloc = 0;
+	bool has = false;
+	int rc, step;
+
+	*out = NULL;
+	*n = 0;
+	rc = store_table_has_column(s, "predictions", "rel_uncertainty", &has, err);
+	if (rc || !has)
+		return rc;
+	rc = store_prepare(s, "SELECT v.name, p.load_value, p.throughput, p.latency_p99_ms, "
+			   "p.rel_uncertainty, p.measurement_id IS NOT NULL, m.throughput, "
+			   "m.latency_p99_ms, p.model FROM predictions p "
+			   "JOIN variants v ON v.id = p.variant_id "
+			   "LEFT JOIN measurements m ON m.id = p.measurement_id "
+			   "WHERE v.model_id = ? ORDER BY p.id", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, model_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_checked_prediction *p;
+
+		XGROW(ps, alloc, count + 1);
+		p = &ps[count++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->variant, sizeof(p->variant), "%s", sqlite3_column_text(st, 0));
+		p->load_value = sqlite3_column_double(st, 1);
+		p->throughput = column_or_nan(st, 2);
+		p->latency_p99_ms = column_or_nan(st, 3);
+		p->rel_uncertainty = sqlite3_column_double(st, 4);
+		p->measured = sqlite3_column_int(st, 5) != 0;
+		p->measured_throughput = column_or_nan(st, 6);
+		p->measured_p99_ms = column_or_nan(st, 7);
+		snprintf(p->model, sizeof(p->model), "%s", sqlite3_column_text(st, 8));
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_error(s, err, "reading the predictions");
+	sqlite3_finalize(st);
+	if (rc) {
+		free(ps);
+		return rc;
+	}
+	*out = ps;
+	*n = count;
+	return 0;
 }

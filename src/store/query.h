@@ -124,6 +124,26 @@ int store_ranking_latest(struct store *s, int64_t model_id,
 			 struct store_ranked **out, size_t *n,
 			 struct it_error *err);
 
+/** A stored prediction and what the measurement that checked it gave. */
+struct store_checked_prediction {
+	char variant[256];
+	double load_value;
+	double throughput, latency_p99_ms;      /* predicted; NAN absent */
+	double rel_uncertainty;
+	bool measured;                          /* a measurement checked it */
+	double measured_throughput, measured_p99_ms; /* NAN absent */
+	char model[256];
+};
+
+/**
+ * The predictions of model_id's variants, in the order they were made.
+ * *out (n entries; NULL and 0 for a file without the predictions table) is
+ * the caller's to free().
+ */
+int store_predictions_of_model(struct store *s, int64_t model_id,
+			       struct store_checked_prediction **out, size_t *n,
+			       struct it_error *err);
+
 /**
  * Whether any measurement was taken with this profile_key (analyze's
  * resume keeps the rule a database was measured under). Errors only on a
