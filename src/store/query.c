@@ -372,7 +372,8 @@ int store_predictions_of_model(struct store *s, int64_t model_id,
 			   "m.latency_p99_ms, p.model FROM predictions p "
 			   "JOIN variants v ON v.id = p.variant_id "
 			   "LEFT JOIN measurements m ON m.id = p.measurement_id "
-			   "WHERE v.model_id = ? ORDER BY p.id", &st, err);
+			   "WHERE v.model_id = ? AND p.id IN (SELECT max(id) FROM predictions "
+			   "GROUP BY variant_id, load_kind, load_value) ORDER BY p.id", &st, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);

@@ -136,7 +136,8 @@ struct store_checked_prediction {
 };
 
 /**
- * The predictions of model_id's variants, in the order they were made.
+ * The predictions of model_id's variants, in the order they were made; of
+ * a point predicted again (a resumed analysis), the latest.
  * *out (n entries; NULL and 0 for a file without the predictions table) is
  * the caller's to free().
  */
