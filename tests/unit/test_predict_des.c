@@ -595,9 +595,13 @@ static struct infer_request *loop_request(struct loop *lp)
 }
 
 /*
- * Two instances of a batching sim model on one slot, 8 clients, delay 0:
- * the freed instance takes what queued while its slot was busy, so batch
- * sizes vary; the real scheduler and the DES must agree on throughput.
+ * Two instances of a batching sim model on one slot, 8 clients, preferred
+ * size 4 within a long delay: an instance takes 4 as soon as 4 are queued
+ * and waits for the slot while the other runs, so both the real scheduler
+ * and the DES settle in the one steady state of batches of 4 and must agree
+ * on throughput. (With delay 0 the system has two: batches of 4 and 4, or
+ * of 1 and 7, and a late thread wake-up in the real server picks the
+ * second, 1.39x the first's throughput, in one CI run.)
  * Executions of ~30 ms keep the real server's late wake-ups (up to a
  * millisecond per batch for a niced test on a busy 2-core machine) small.
  */
@@ -608,7 +612,7 @@ static void test_against_scheduler(void **state)
 		"input [{ name: \"IN\" data_type: TYPE_INT32 dims: [ 4 ] }]\n"
 		"output [{ name: \"OUT\" data_type: TYPE_FP32 dims: [ 4 ] }]\n"
 		"instance_group [{ count: 2 kind: KIND_CPU }]\n"
-		"dynamic_batching { }\n"
+		"dynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 100000 }\n"
 		"parameters { key: \"sim_base_us\" value { string_value: \"20000\" } }\n"
 		"parameters { key: \"sim_per_item_us\" value { string_value: \"2500\" } }\n"
 		"parameters { key: \"sim_device_slots\" value { string_value: \"1\" } }\n";
@@ -620,8 +624,10 @@ static void test_against_scheduler(void **state)
 	/* Every completion up to the total-th sends again: 8 in flight throughout. */
 	struct loop lp = { .left = total, .warm = warm, .total = total };
 	struct sim_model s;
+	static const int32_t preferred[] = { 4 };
 	struct des_config c = { .instances = 2, .max_batch_size = 8,
-				.dynamic_batching = true };
+				.dynamic_batching = true, .preferred = preferred,
+				.n_preferred = 1, .max_queue_delay_us = 100000 };
 	struct des_load l = concurrency((double)clients);
 	struct des_options o = { .requests = total - warm, .warmup = warm };
 	struct des_result r;
