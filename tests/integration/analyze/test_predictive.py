@@ -15,9 +15,9 @@ import os
 
 from analyze_common import analyze, main, query, sim_config, write_repo
 
-COMMON = ["--perf-analyzer-flag", "measurement-interval=250", "--duration-seconds", "0",
+COMMON = ["--perf-analyzer-flag", "measurement-interval=200", "--duration-seconds", "0",
           "--skip-summary-reports", "--run-config-search-max-instance-count", "2",
-          "--run-config-search-max-concurrency", "16"]
+          "--run-config-search-max-concurrency", "8"]
 
 
 def best_throughput(export):
@@ -35,7 +35,7 @@ def against_brute(c, infertune, scratch):
     cfg = sim_config("simpred", base_us=4000, per_item_us=500, slots=2, max_batch_size=4)
     repo = write_repo(os.path.join(scratch, "repo"), {"simpred": cfg})
     base = ["--model-repository", repo, "--profile-models", "simpred",
-            "--run-config-search-max-model-batch-size", "16"] + COMMON
+            "--run-config-search-max-model-batch-size", "8"] + COMMON
     brute = os.path.join(scratch, "brute")
     p = analyze(infertune, base + ["--export-path", brute], check=0)
     c.equal(p.returncode, 0, "brute: analyze exits 0")
