@@ -391,7 +391,8 @@ void tier_gain(const struct objective_set *o, const struct store_measurement *ba
 	}
 	if (!out->has_ci)
 		out->lo_pct = out->hi_pct = NAN;
-	out->significant = out->has && (out->has_ci ? out->lo_pct > 0 : !tied && out->pct > 0);
+	out->significant = out->has && (out->has_ci ? out->lo_pct > TIER_MARGIN * 100 :
+					 !tied && out->pct > TIER_MARGIN * 100);
 }
 
 /* ---- borderline constraints ---- */

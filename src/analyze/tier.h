@@ -135,7 +135,7 @@ struct tier_gain {
 	double pct;             /* objective_gain_pct() */
 	bool has_ci;            /* every objective figure has an interval */
 	double lo_pct, hi_pct;  /* Σ w × the figure's gain interval */
-	bool significant;       /* lo_pct > 0; without interval: not in the default's tier */
+	bool significant;       /* lo_pct > TIER_MARGIN; without interval: not in the default's tier */
 	bool side_by_side;      /* from both configurations' interleaved re-measurements */
 };
 
