@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "analyze/objective.h"
+#include "analyze/variant.h"
 #include "model/config.h"
 #include "predict/fit.h"
 #include "store/store.h"
@@ -202,15 +203,6 @@ static int32_t config_threads(const struct model_config *cfg)
 	return v ? (int32_t)strtol(v, NULL, 10) : 0;
 }
 
-static int32_t config_instances(const struct model_config *cfg)
-{
-	int32_t n = 0;
-
-	for (size_t i = 0; i < cfg->n_instance_groups; i++)
-		n += cfg->instance_groups[i].count;
-	return n ? n : 1;
-}
-
 static bool obs_known(const struct pred *p, int64_t id)
 {
 	for (size_t i = 0; i < p->n_obs; i++)
@@ -241,7 +233,7 @@ static void obs_add(struct pred *p, const struct search_outcome *o)
 		po = &p->obs[p->n_obs++];
 		memset(po, 0, sizeof(*po));
 		po->measurement_id = m->id;
-		po->o.config.instances = config_instances(cfg);
+		po->o.config.instances = variant_instance_count(cfg);
 		po->o.config.max_batch_size = cfg->max_batch_size > 0 ? cfg->max_batch_size : 0;
 		po->o.config.dynamic_batching = cfg->has_dynamic_batching &&
 						cfg->max_batch_size > 0;
@@ -291,8 +283,8 @@ static struct predict_obs *obs_view(struct pred *p)
 	return v;
 }
 
-/* Marks the space's point of the outcome's configuration at every measured load. */
-static void mark_measured(struct pred *p, const struct search_outcome *o)
+/* Marks every point of the space that an observation measured. */
+static void mark_measured(struct pred *p)
 {
 	for (size_t i = 0; i < p->n_obs; i++) {
 		const struct predict_obs *ob = &p->obs[i].o;
@@ -311,7 +303,6 @@ static void mark_measured(struct pred *p, const struct search_outcome *o)
 					p->measured[c * p->n_loads + l] = 1;
 		}
 	}
-	(void)o;
 }
 
 /* ---- predicting ----------------------------------------------------------------- */
@@ -424,6 +415,8 @@ static bool pick_next(struct pred *p)
 
 /* ---- the strategy ----------------------------------------------------------------- */
 
+static void predictive_free(void *state);
+
 static int predictive_start(const struct search_space *space,
 			    const struct objective_set *objectives, void **state,
 			    struct it_error *err)
@@ -438,6 +431,13 @@ static int predictive_start(const struct search_space *space,
 	p->sp = space;
 	p->obj = objectives;
 	space_build(p);
+	if (!p->n_loads || !p->n_confs) {
+		const char *what = p->n_loads ? "configuration" : "concurrency";
+
+		predictive_free(p);
+		return it_error_set(err, IT_ERR_INVALID, "the predictive search has no %s to search",
+				    what);
+	}
 	probes_plan(p);
 	*state = p;
 	return 0;
@@ -502,7 +502,7 @@ static void predictive_feed(void *state, const struct search_outcome *o)
 	struct pred *p = state;
 
 	obs_add(p, o);
-	mark_measured(p, o);
+	mark_measured(p);
 	if (o->measured && o->best &&
 	    (!p->has_best || objective_better(p->obj, &p->best, o->best))) {
 		p->best = *o->best;
