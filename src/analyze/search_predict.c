@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "analyze/objective.h"
+#include "analyze/observe.h"
 #include "analyze/variant.h"
 #include "model/config.h"
 #include "predict/fit.h"
@@ -52,14 +53,6 @@ struct pconf {
 	uint32_t delay_us;
 };
 
-/* An observation with the arrays it owns. */
-struct pobs {
-	struct predict_obs o;
-	int32_t preferred[1];
-	struct predict_batch *batches;
-	int64_t measurement_id;
-};
-
 enum phase { PH_DEFAULT, PH_PROBE, PH_GUIDED, PH_FALLBACK, PH_DONE };
 
 struct pred {
@@ -70,7 +63,7 @@ struct pred {
 	uint64_t *loads;
 	size_t n_loads;
 	unsigned char *measured;        /* [conf * n_loads + load] */
-	struct pobs *obs;
+	struct observation *obs;
 	size_t n_obs;
 	int64_t max_batch;
 
@@ -196,13 +189,6 @@ static void probes_plan(struct pred *p)
 
 /* ---- observations ------------------------------------------------------------- */
 
-static int32_t config_threads(const struct model_config *cfg)
-{
-	const char *v = model_config_parameter(cfg, "INTRA_OP_THREAD_COUNT");
-
-	return v ? (int32_t)strtol(v, NULL, 10) : 0;
-}
-
 static bool obs_known(const struct pred *p, int64_t id)
 {
 	for (size_t i = 0; i < p->n_obs; i++)
@@ -214,73 +200,18 @@ static bool obs_known(const struct pred *p, int64_t id)
 /* Every valid sweep measurement of the outcome becomes an observation. */
 static void obs_add(struct pred *p, const struct search_outcome *o)
 {
-	const struct model_config *cfg = o->config;
-	int32_t threads;
-
-	if (!cfg)
+	if (!o->config)
 		return;
-	threads = p->sp->n_threads ? config_threads(cfg) : 0;
 	for (size_t i = 0; i < o->n_ms; i++) {
-		const struct store_measurement *m = &o->ms[i];
-		const struct figures *f = &m->fig;
-		struct pobs *po;
+		struct observation ob;
 
-		if (!measurement_valid(m) || m->phase != PHASE_SWEEP ||
-		    m->load_kind != LOAD_CONCURRENCY || obs_known(p, m->id) ||
-		    !figures_has(f, FIG_THROUGHPUT))
+		if (obs_known(p, o->ms[i].id) ||
+		    !observation_from(o->config, p->sp->n_threads > 0, &o->ms[i], &ob))
 			continue;
 		p->obs = xreallocarray(p->obs, p->n_obs + 1, sizeof(*p->obs));
-		po = &p->obs[p->n_obs++];
-		memset(po, 0, sizeof(*po));
-		po->measurement_id = m->id;
-		po->o.config.instances = variant_instance_count(cfg);
-		po->o.config.max_batch_size = cfg->max_batch_size > 0 ? cfg->max_batch_size : 0;
-		po->o.config.dynamic_batching = cfg->has_dynamic_batching &&
-						cfg->max_batch_size > 0;
-		po->o.config.max_queue_delay_us = cfg->dynamic_batching.max_queue_delay_us;
-		if (cfg->dynamic_batching.n_preferred_batch_size) {
-			/* Fits use the largest preferred size; the space has one at most. */
-			for (size_t k = 0; k < cfg->dynamic_batching.n_preferred_batch_size; k++)
-				if (cfg->dynamic_batching.preferred_batch_size[k] > po->preferred[0])
-					po->preferred[0] = cfg->dynamic_batching.preferred_batch_size[k];
-			po->o.config.n_preferred = 1;
-		}
-		po->o.threads = threads;
-		po->o.load = (struct des_load){ DES_CONCURRENCY, m->load_value, false,
-						m->batch_size };
-		po->o.throughput = f->v[FIG_THROUGHPUT];
-		po->o.latency_avg_us = figures_has(f, FIG_LATENCY_AVG) ?
-				       f->v[FIG_LATENCY_AVG] * 1e3 : NAN;
-		po->o.server_us = figures_has(f, FIG_SERVER_QUEUE) &&
-				  figures_has(f, FIG_SERVER_COMPUTE_INFER) ?
-				  (f->v[FIG_SERVER_QUEUE] + f->v[FIG_SERVER_COMPUTE_INPUT] +
-				   f->v[FIG_SERVER_COMPUTE_INFER] + f->v[FIG_SERVER_COMPUTE_OUTPUT]) * 1e3 :
-				  NAN;
-		po->batches = xcalloc(m->n_batch_stats + 1, sizeof(*po->batches));
-		for (size_t k = 0; k < m->n_batch_stats; k++) {
-			const struct store_batch_stat *b = &m->batch_stats[k];
-
-			po->batches[k] = (struct predict_batch){
-				b->batch_size, b->execution_count,
-				(double)(b->compute_input_ns + b->compute_infer_ns + b->compute_output_ns)
-			};
-		}
-		po->o.n_batches = m->n_batch_stats;
+		p->obs[p->n_obs++] = ob;
 		p->fit_stale = true;
 	}
-}
-
-/* The observations as the fit reads them (pointers into p->obs refreshed). */
-static struct predict_obs *obs_view(struct pred *p)
-{
-	struct predict_obs *v = xcalloc(p->n_obs + 1, sizeof(*v));
-
-	for (size_t i = 0; i < p->n_obs; i++) {
-		v[i] = p->obs[i].o;
-		v[i].config.preferred = p->obs[i].preferred;
-		v[i].batches = p->obs[i].batches;
-	}
-	return v;
 }
 
 /* Marks every point of the space that an observation measured. */
@@ -295,11 +226,11 @@ static void mark_measured(struct pred *p)
 			if (pc->instances != ob->config.instances || pc->threads != ob->threads ||
 			    (p->sp->batching && (pc->mbs != ob->config.max_batch_size ||
 						 pc->delay_us != ob->config.max_queue_delay_us ||
-						 pc->preferred != (ob->config.n_preferred ?
-								   p->obs[i].preferred[0] : 0))))
+						 pc->preferred != p->obs[i].preferred)))
 				continue;
 			for (size_t l = 0; l < p->n_loads; l++)
-				if ((double)p->loads[l] == ob->load.value)
+				if (ob->load.kind == DES_CONCURRENCY &&
+				    (double)p->loads[l] == ob->load.value)
 					p->measured[c * p->n_loads + l] = 1;
 		}
 	}
@@ -365,7 +296,7 @@ static bool refit(struct pred *p)
 
 	if (p->fit && !p->fit_stale)
 		return true;
-	v = obs_view(p);
+	v = observations_view(p->obs, p->n_obs);
 	predict_fit_free(p->fit);
 	p->fit = NULL;
 	rc = predict_fit_new(v, p->n_obs, p->max_batch, &p->fit, &err);
@@ -570,7 +501,7 @@ static void predictive_free(void *state)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_obs; i++)
-		free(p->obs[i].batches);
+		observation_release(&p->obs[i]);
 	free(p->obs);
 	free(p->confs);
 	free(p->loads);

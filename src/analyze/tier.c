@@ -149,12 +149,8 @@ bool tier_worse(const struct objective_set *o, const struct store_measurement *b
 /* The intra-op threads a CPU instance uses: its parameter, else 1. */
 static double config_threads(const struct model_config *cfg)
 {
-	const char *v = model_config_parameter(cfg, "INTRA_OP_THREAD_COUNT");
-	long t;
+	int32_t t = model_config_intra_op_threads(cfg);
 
-	if (!v)
-		v = model_config_parameter(cfg, "NUM_THREADS");
-	t = v ? strtol(v, NULL, 10) : 0;
 	return t > 0 ? (double)t : 1;
 }
 

@@ -675,6 +675,21 @@ const char *model_config_parameter(const struct model_config *cfg,
 	return NULL;
 }
 
+int32_t model_config_intra_op_threads(const struct model_config *cfg)
+{
+	const char *v = model_config_parameter(cfg, "INTRA_OP_THREAD_COUNT");
+	char *end;
+	long t;
+
+	if (!v)
+		v = model_config_parameter(cfg, "NUM_THREADS");
+	if (!v)
+		return 0;
+	errno = 0;
+	t = strtol(v, &end, 10);
+	return !errno && end != v && !*end && t > 0 && t <= INT32_MAX ? (int32_t)t : 0;
+}
+
 const char *instance_kind_name(enum instance_kind kind)
 {
 	switch (kind) {

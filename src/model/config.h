@@ -205,6 +205,13 @@ const char *model_config_unsupported(const struct model_config *cfg);
 const char *model_config_parameter(const struct model_config *cfg,
 				   const char *key);
 
+/**
+ * The intra-op threads of each instance as the PyTorch backend reads them:
+ * parameter INTRA_OP_THREAD_COUNT, else NUM_THREADS; 0 when neither is a
+ * positive decimal.
+ */
+int32_t model_config_intra_op_threads(const struct model_config *cfg);
+
 /*
  * Edits for the configuration search. Each re-checks the whole config; on
  * failure (IT_ERR_INVALID with a message) cfg is left exactly as it was.
