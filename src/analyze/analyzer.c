@@ -36,6 +36,7 @@
 #include "analyze/variant.h"
 #include "model/config.h"
 #include "model/repository.h"
+#include "store/query.h"
 #include "util/error.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -206,6 +207,7 @@ static void prediction_record(struct analyzer *a, const struct store_variant *v,
 	sp.load_value = (double)pt->concurrency;
 	sp.fig = pred->fig;
 	sp.rel_uncertainty = pred->rel_uncertainty;
+	sp.probe = pred->probe;
 	snprintf(sp.model, sizeof(sp.model), "%s", pred->model);
 	for (size_t i = 0; i < n_ms; i++)
 		if (ms[i].phase == PHASE_SWEEP && ms[i].load_kind == LOAD_CONCURRENCY &&
@@ -305,6 +307,28 @@ out:
 	return rc;
 }
 
+/* How far the search's predictions missed, when it made any (the log's last word on them). */
+static void predictions_summary(struct analyzer *a, const struct model_ctx *mc)
+{
+	struct store_checked_prediction *ps = NULL;
+	struct prediction_errors guided, probe;
+	struct it_error e = { 0 };
+	size_t n = 0;
+
+	if (store_predictions_of_model(a->store, mc->model_id, &ps, &n, &e)) {
+		analyzer_emit(a, AEV_LOG, 1, "results.db: %s", e.message);
+		return;
+	}
+	prediction_errors_of(ps, n, false, &guided);
+	prediction_errors_of(ps, n, true, &probe);
+	if (guided.n + probe.n)
+		analyzer_emit(a, AEV_LOG, 0, "model %s: throughput predictions missed by "
+			      "%.1f%% (median), %.1f%% at worst on %zu guided points; by %.1f%%, "
+			      "%.1f%% on %zu probes", mc->name, guided.median_pct,
+			      guided.worst_pct, guided.n, probe.median_pct, probe.worst_pct, probe.n);
+	free(ps);
+}
+
 static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *err)
 {
 	const struct search_ops *ops = search_find(search_mode_of(a));
@@ -334,6 +358,7 @@ static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *
 		analyzer_emit(a, AEV_LOG, 0, "model %s: %s", mc->name, search_note(s));
 	a->search = NULL;
 	search_free(s);
+	predictions_summary(a, mc);
 	if (mc->race.has && a->race_windows_saved)
 		analyzer_emit(a, AEV_LOG, 0, "model %s: racing saved %zu windows", mc->name,
 			      a->race_windows_saved);

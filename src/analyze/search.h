@@ -76,6 +76,7 @@ struct search_prediction {
 	struct figures fig;             /* throughput, latencies, server queue and compute */
 	double rel_uncertainty;         /* fraction */
 	char model[256];                /* what the prediction rests on, one line */
+	bool probe;                     /* a point measured to fit, not chosen by the prediction */
 };
 
 /**

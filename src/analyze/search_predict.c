@@ -78,7 +78,7 @@ struct pred {
 
 	struct predict_fit *fit;
 	bool fit_stale;
-	bool has_pick;                  /* the guided point proposed last and its prediction */
+	bool has_pick;                  /* a prediction for the point proposed last (probe or guided) */
 	size_t pick_conf, pick_load;
 	struct search_prediction pick;
 	char note[1200];
@@ -266,9 +266,10 @@ static void optimistic(const struct figures *f, double u, struct figures *out)
 	}
 }
 
-static bool predict_point(const struct pred *p, size_t c, size_t l, struct figures *f)
+/* The prediction for configuration pc under `load` clients. */
+static bool predict_conf(const struct pred *p, const struct pconf *pc, double load,
+			 struct figures *f)
 {
-	const struct pconf *pc = &p->confs[c];
 	int32_t pref = pc->preferred;
 	struct des_config dc = {
 		.instances = pc->instances,
@@ -278,7 +279,7 @@ static bool predict_point(const struct pred *p, size_t c, size_t l, struct figur
 		.n_preferred = pref ? 1 : 0,
 		.max_queue_delay_us = pc->delay_us,
 	};
-	struct des_load dl = { DES_CONCURRENCY, (double)p->loads[l], false, 1 };
+	struct des_load dl = { DES_CONCURRENCY, load, false, 1 };
 	struct predict_result r;
 
 	if (predict_run(p->fit, &dc, pc->threads, &dl, PRED_REQUESTS, &r, NULL))
@@ -287,8 +288,16 @@ static bool predict_point(const struct pred *p, size_t c, size_t l, struct figur
 	return true;
 }
 
-/* Refits when observations came in; false (with a note) when nothing can be fitted. */
-static bool refit(struct pred *p)
+static bool predict_point(const struct pred *p, size_t c, size_t l, struct figures *f)
+{
+	return predict_conf(p, &p->confs[c], (double)p->loads[l], f);
+}
+
+/*
+ * Refits when observations came in; false when nothing can be fitted (with
+ * a note for the user unless quiet).
+ */
+static bool refit(struct pred *p, bool quiet)
 {
 	struct predict_obs *v;
 	struct it_error err = { 0 };
@@ -302,7 +311,7 @@ static bool refit(struct pred *p)
 	rc = predict_fit_new(v, p->n_obs, p->max_batch, &p->fit, &err);
 	free(v);
 	p->fit_stale = false;
-	if (rc)
+	if (rc && !quiet)
 		snprintf(p->note, sizeof(p->note), "predictive search: %s; measuring brute "
 			 "search's configurations instead", err.message);
 	return rc == 0;
@@ -339,9 +348,29 @@ static bool pick_next(struct pred *p)
 	if (found) {
 		p->pick.fig = best_pred;
 		p->pick.rel_uncertainty = u;
+		p->pick.probe = false;
 		predict_fit_describe(p->fit, p->pick.model, sizeof(p->pick.model));
 	}
 	return found;
+}
+
+/*
+ * A probe's prediction from what was measured before it (the default's
+ * levels, earlier probes), so that its error is known too; none before
+ * anything can be fitted.
+ */
+static void probe_predict(struct pred *p, const struct search_point *pt)
+{
+	struct pconf c = { pt->instance_count, pt->threads, pt->max_batch_size,
+			   pt->preferred_batch_size, pt->queue_delay_us };
+
+	if (!p->n_obs || !refit(p, true) || !predict_conf(p, &c, (double)pt->concurrency,
+							  &p->pick.fig))
+		return;
+	p->pick.rel_uncertainty = predict_fit_uncertainty(p->fit);
+	p->pick.probe = true;
+	predict_fit_describe(p->fit, p->pick.model, sizeof(p->pick.model));
+	p->has_pick = true;
 }
 
 /* ---- the strategy ----------------------------------------------------------------- */
@@ -404,12 +433,13 @@ static bool predictive_next(void *state, struct search_point *out)
 	case PH_PROBE:
 		if (p->probe_i < p->n_probes) {
 			*out = p->probes[p->probe_i];
+			probe_predict(p, out);
 			return true;
 		}
 		p->phase = PH_GUIDED;
 		/* fall through */
 	case PH_GUIDED:
-		if (!refit(p)) {
+		if (!refit(p, false)) {
 			p->phase = PH_FALLBACK;
 			return fallback_next(p, out);
 		}

@@ -352,6 +352,35 @@ static double column_or_nan(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void prediction_errors_of(const struct store_checked_prediction *ps, size_t n, bool probe,
+			  struct prediction_errors *out)
+{
+	double *e = xcalloc(n + 1, sizeof(*e));
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		const struct store_checked_prediction *p = &ps[i];
+
+		if (p->probe == probe && p->measured && isfinite(p->throughput) &&
+		    isfinite(p->measured_throughput) && p->measured_throughput > 0)
+			e[out->n++] = fabs(p->throughput - p->measured_throughput) /
+				      p->measured_throughput * 100;
+	}
+	if (out->n) {
+		qsort(e, out->n, sizeof(*e), cmp_double);
+		out->median_pct = e[out->n / 2];
+		out->worst_pct = e[out->n - 1];
+	}
+	free(e);
+}
+
 int store_predictions_of_model(struct store *s, int64_t model_id,
 			       struct store_checked_prediction **out, size_t *n,
 			       struct it_error *err)
@@ -359,7 +388,8 @@ int store_predictions_of_model(struct store *s, int64_t model_id,
 	sqlite3_stmt *st = NULL;
 	struct store_checked_prediction *ps = NULL;
 	size_t count = 0, alloc = 0;
-	bool has = false;
+	bool has = false, has_role = false;
+	struct strbuf sql;
 	int rc, step;
 
 	*out = NULL;
@@ -367,13 +397,21 @@ int store_predictions_of_model(struct store *s, int64_t model_id,
 	rc = store_table_has_column(s, "predictions", "rel_uncertainty", &has, err);
 	if (rc || !has)
 		return rc;
-	rc = store_prepare(s, "SELECT v.name, p.load_value, p.throughput, p.latency_p99_ms, "
-			   "p.rel_uncertainty, p.measurement_id IS NOT NULL, m.throughput, "
-			   "m.latency_p99_ms, p.model FROM predictions p "
-			   "JOIN variants v ON v.id = p.variant_id "
-			   "LEFT JOIN measurements m ON m.id = p.measurement_id "
-			   "WHERE v.model_id = ? AND p.id IN (SELECT max(id) FROM predictions "
-			   "GROUP BY variant_id, load_kind, load_value) ORDER BY p.id", &st, err);
+	/* A file written before the role column (read-only: never migrated) holds guided ones. */
+	rc = store_table_has_column(s, "predictions", "role", &has_role, err);
+	if (rc)
+		return rc;
+	strbuf_init(&sql, 0);
+	strbuf_addf(&sql, "SELECT v.name, p.load_value, p.throughput, p.latency_p99_ms, "
+		    "p.rel_uncertainty, p.measurement_id IS NOT NULL, m.throughput, "
+		    "m.latency_p99_ms, p.model, %s FROM predictions p "
+		    "JOIN variants v ON v.id = p.variant_id "
+		    "LEFT JOIN measurements m ON m.id = p.measurement_id "
+		    "WHERE v.model_id = ? AND p.id IN (SELECT max(id) FROM predictions "
+		    "GROUP BY variant_id, load_kind, load_value) ORDER BY p.id",
+		    has_role ? "p.role = 'probe'" : "0");
+	rc = store_prepare(s, sql.buf, &st, err);
+	strbuf_release(&sql);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, model_id);
@@ -392,6 +430,7 @@ int store_predictions_of_model(struct store *s, int64_t model_id,
 		p->measured_throughput = column_or_nan(st, 6);
 		p->measured_p99_ms = column_or_nan(st, 7);
 		snprintf(p->model, sizeof(p->model), "%s", sqlite3_column_text(st, 8));
+		p->probe = sqlite3_column_int(st, 9) != 0;
 	}
 	if (step != SQLITE_DONE)
 		rc = store_db_error(s, err, "reading the predictions");

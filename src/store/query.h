@@ -133,6 +133,7 @@ struct store_checked_prediction {
 	bool measured;                          /* a measurement checked it */
 	double measured_throughput, measured_p99_ms; /* NAN absent */
 	char model[256];
+	bool probe;                             /* role 'probe' (see store_prediction) */
 };
 
 /**
@@ -144,6 +145,16 @@ struct store_checked_prediction {
 int store_predictions_of_model(struct store *s, int64_t model_id,
 			       struct store_checked_prediction **out, size_t *n,
 			       struct it_error *err);
+
+/** How far predictions of one role missed their measurements' throughput. */
+struct prediction_errors {
+	size_t n;                       /* predictions checked by a measurement */
+	double median_pct, worst_pct;   /* |predicted - measured| / measured, percent */
+};
+
+/** The errors of ps[0..n)'s predictions with role probe (else guided). Pure. */
+void prediction_errors_of(const struct store_checked_prediction *ps, size_t n, bool probe,
+			  struct prediction_errors *out);
 
 /**
  * Whether any measurement was taken with this profile_key (analyze's

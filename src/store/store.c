@@ -302,6 +302,9 @@ static void add_batch_stats_table(struct strbuf *sb)
  * What the predictive search predicted for a point before measuring it
  * (schema 3; docs/results-db.md), with the measurement that checked it.
  */
+#define PREDICTIONS_ROLE_DECL \
+	"role TEXT NOT NULL DEFAULT 'guided' CHECK (role IN ('probe','guided'))"
+
 static void add_predictions_table(struct strbuf *sb)
 {
 	strbuf_adds(sb,
@@ -316,13 +319,14 @@ static void add_predictions_table(struct strbuf *sb)
 		"  rel_uncertainty REAL NOT NULL,\n"
 		"  model TEXT NOT NULL,\n"
 		"  measurement_id INTEGER REFERENCES measurements(id),\n"
-		"  created_at TEXT NOT NULL\n"
+		"  created_at TEXT NOT NULL,\n"
+		"  " PREDICTIONS_ROLE_DECL "\n"
 		");\n");
 }
 
 /*
  * The rankings columns of the top tier and the cost order (issue #12;
- * docs/results-db.md). create_schema() writes them; migrate_rankings()
+ * docs/results-db.md). create_schema() writes them; migrate_columns()
  * adds them to a file of the same schema version written before them.
  */
 static const struct {
@@ -388,17 +392,26 @@ int store_table_has_column(struct store *s, const char *table, const char *colum
 	return rc;
 }
 
-/* ALTER TABLE rankings ADD COLUMN for each tier column a file lacks. */
-static int migrate_rankings(struct store *s, struct it_error *err)
+/*
+ * ALTER TABLE ADD COLUMN for each column added within schema 3 that a
+ * file lacks: the tier columns of rankings, the role of predictions.
+ */
+static int migrate_columns(struct store *s, struct it_error *err)
 {
 	struct strbuf sql;
-	int rc = 0;
+	bool has = false;
+	int rc;
+
+	rc = store_table_has_column(s, "predictions", "role", &has, err);
+	if (!rc && !has)
+		rc = exec_sql(s, "ALTER TABLE predictions ADD COLUMN " PREDICTIONS_ROLE_DECL, err);
+	if (rc)
+		return rc;
 
 	strbuf_init(&sql, 0);
 	for (size_t i = 0; i < sizeof(rankings_tier_columns) / sizeof(rankings_tier_columns[0]) &&
 	     !rc; i++) {
-		bool has = false;
-
+		has = false;
 		rc = store_table_has_column(s, "rankings", rankings_tier_columns[i].name, &has, err);
 		if (rc || has)
 			continue;
@@ -727,7 +740,7 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 		if (!rc)
 			rc = migrate_v2(s, err);
 		if (!rc)
-			rc = migrate_rankings(s, err);
+			rc = migrate_columns(s, err);
 		if (rc)
 			goto out;
 	} else if (version != STORE_SCHEMA_VERSION) {
@@ -736,7 +749,7 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 				  path, version, STORE_SCHEMA_VERSION);
 		goto out;
 	} else {
-		rc = migrate_rankings(s, err);
+		rc = migrate_columns(s, err);
 		if (rc)
 			goto out;
 	}
@@ -1852,8 +1865,8 @@ int store_prediction_add(struct store *s, const struct store_prediction *p,
 
 	strbuf_init(&sql, 0);
 	strbuf_addf(&sql, "INSERT INTO predictions (run_id, variant_id, load_kind, load_value, "
-		    "%s, rel_uncertainty, model, measurement_id, created_at) "
-		    "VALUES (?, ?, ?, ?, %s, ?, ?, ?, ?)", s->figure_columns, s->figure_params);
+		    "%s, rel_uncertainty, model, measurement_id, created_at, role) "
+		    "VALUES (?, ?, ?, ?, %s, ?, ?, ?, ?, ?)", s->figure_columns, s->figure_params);
 	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)
@@ -1870,6 +1883,7 @@ int store_prediction_add(struct store *s, const struct store_prediction *p,
 	else
 		sqlite3_bind_null(st, 7 + FIG_COUNT);
 	bind_time(st, 8 + FIG_COUNT, store_now());
+	bind_text(st, 9 + FIG_COUNT, p->probe ? "probe" : "guided");
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_error(s, err, "adding a prediction");
 	sqlite3_finalize(st);

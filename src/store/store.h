@@ -393,6 +393,8 @@ struct store_prediction {
 	double rel_uncertainty;         /* fraction */
 	char model[256];                /* what it rested on */
 	int64_t measurement_id;         /* 0: none (yet) */
+	bool probe;                     /* role 'probe': made before the fit had seen what
+					 * the point measures; else 'guided' (chose the point) */
 };
 
 /** Adds a prediction (schema 3's predictions table). */

@@ -874,6 +874,83 @@ static void test_schema_v1_migrated(void **state)
 	cleanup(path);
 }
 
+/* A prediction of variant var at concurrency 4: throughput tp, checked by measurement mid. */
+static void add_prediction(struct store *s, int64_t run, int64_t var, double tp, int64_t mid,
+			   bool probe)
+{
+	struct store_prediction p;
+
+	memset(&p, 0, sizeof(p));
+	p.run_id = run;
+	p.variant_id = var;
+	p.load_kind = LOAD_CONCURRENCY;
+	p.load_value = probe ? 8 : 4;
+	figures_set(&p.fig, FIG_THROUGHPUT, tp);
+	p.rel_uncertainty = 0.05;
+	snprintf(p.model, sizeof(p.model), "exec 1 ms");
+	p.measurement_id = mid;
+	p.probe = probe;
+	assert_int_equal(store_prediction_add(s, &p, NULL), 0);
+}
+
+/*
+ * Predictions keep their role; the errors are summed up per role; a
+ * schema-3 file written before the role column reads its rows as guided
+ * and gets the column when opened for writing.
+ */
+static void test_predictions_role(void **state)
+{
+	char *path;
+	struct store *s;
+	int64_t run, var;
+	struct store_measurement *all = NULL;
+	struct store_checked_prediction *ps = NULL;
+	struct prediction_errors e;
+	size_t n = 0, np = 0;
+	sqlite3 *db;
+
+	(void)state;
+	one_measurement_file(&path, &run, &var);
+	s = open_migrated(path);
+	assert_int_equal(store_measurements_of_variant(s, var, NULL, &all, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	add_prediction(s, run, var, all[0].fig.v[FIG_THROUGHPUT] * 1.1, all[0].id, false);
+	add_prediction(s, run, var, all[0].fig.v[FIG_THROUGHPUT] * 0.5, all[0].id, true);
+	assert_int_equal(store_predictions_of_model(s, 1, &ps, &np, NULL), 0);
+	assert_int_equal(np, 2);
+	assert_false(ps[0].probe);
+	assert_true(ps[1].probe);
+	prediction_errors_of(ps, np, false, &e);
+	assert_int_equal(e.n, 1);
+	assert_true(fabs(e.median_pct - 10) < 1e-6 && fabs(e.worst_pct - 10) < 1e-6);
+	prediction_errors_of(ps, np, true, &e);
+	assert_int_equal(e.n, 1);
+	assert_true(fabs(e.worst_pct - 50) < 1e-6);
+	free(ps);
+	store_measurement_release(&all[0]);
+	free(all);
+	store_close(s);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE predictions DROP COLUMN role", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = open_ro(path);
+	assert_int_equal(store_predictions_of_model(s, 1, &ps, &np, NULL), 0);
+	assert_int_equal(np, 2);
+	assert_false(ps[0].probe || ps[1].probe);
+	free(ps);
+	store_close(s);
+	s = open_migrated(path);
+	add_prediction(s, run, var, 1, 0, true);
+	assert_int_equal(store_predictions_of_model(s, 1, &ps, &np, NULL), 0);
+	assert_int_equal(np, 2);        /* the latest of the point at concurrency 8 */
+	assert_true(ps[1].probe && !ps[1].measured);
+	free(ps);
+	store_close(s);
+	cleanup(path);
+}
+
 /* Rewrites a new store's file as schema 2 wrote it: no batch_stats table. */
 static void downgrade_to_v2(const char *path)
 {
@@ -1057,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_measurement_v2_round_trip),
 		cmocka_unit_test(test_schema_v1_migrated),
 		cmocka_unit_test(test_schema_v2_migrated),
+		cmocka_unit_test(test_predictions_role),
 		cmocka_unit_test(test_schema_real_v1_file),
 	};
 

@@ -9,11 +9,21 @@
 - A model that does not batch: the space is instances only, and it works.
 - Run again on the same export folder: the same decisions (every point is
   reused from results.db, nothing measured, the same recommendation).
+- A latency budget that nothing meets: the analysis says so and names the
+  closest configuration.
+- A remote server that sends no batch_stats (as an older Triton: here a
+  proxy in front of `infertune serve` that removes them): the search says
+  it cannot predict and measures brute search's configurations instead.
 """
 
+import http.client
+import http.server
+import json
 import os
+import threading
 
-from analyze_common import analyze, main, query, sim_config, write_repo
+from analyze_common import (analyze, main, query, sim_config, start_serve, stop,
+                            write_repo)
 
 COMMON = ["--perf-analyzer-flag", "measurement-interval=200", "--duration-seconds", "0",
           "--skip-summary-reports", "--run-config-search-max-instance-count", "2",
@@ -51,12 +61,16 @@ def against_brute(c, infertune, scratch):
             "predictive: within 5% of brute's best throughput", (tp, tb))
     c.check(np <= 0.6 * nb, "predictive: at most 60% of brute's measurements", (np, nb))
     preds = query(pred, """SELECT p.throughput, m.throughput, p.rel_uncertainty, p.model
-                           FROM predictions p JOIN measurements m ON m.id = p.measurement_id""")
+                           FROM predictions p JOIN measurements m ON m.id = p.measurement_id
+                           WHERE p.role = 'guided'""")
     print(f"# predicted vs measured: {[(round(a), round(b)) for a, b, *_ in preds]}",
           flush=True)
     c.check(preds and all(u >= 0.03 and "exec" in model for _, _, u, model in preds),
             "predictive: each guided point's prediction is stored with its measurement",
             preds[:2])
+    roles = dict(query(pred, "SELECT role, count(*) FROM predictions GROUP BY role"))
+    c.check(roles.get("probe", 0) >= 1 and roles.get("guided", 0) >= 1,
+            "predictive: the probes' predictions are stored too, as role 'probe'", roles)
     errors = sorted(abs(a - b) / b for a, b, *_ in preds)
     # Under 25%: the fit is made on a busy 2-core host, under ASan in CI's
     # second pass, where the server's own time per request grows and moves
@@ -66,6 +80,8 @@ def against_brute(c, infertune, scratch):
     out = p.stdout + p.stderr
     c.check("predicted" in out and "measured" in out,
             "predictive: predictions are shown against measurements", out[-1500:])
+    c.check("throughput predictions missed by" in out and "guided points" in out,
+            "predictive: the errors' median and worst are summed up", out[-1500:])
 
     # Again on the same folder: the same decisions, all reused.
     before = query(pred, "SELECT count(*) FROM variants")[0][0]
@@ -93,9 +109,96 @@ def no_batching(c, infertune, scratch):
             "no batching: 2 instances on 2 slots win, nothing batches", rows)
 
 
+def nothing_meets(c, infertune, scratch):
+    # 3 ms per execution: a p99 of 1 ms is out of reach.
+    cfg = sim_config("simslow", base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
+    repo = write_repo(os.path.join(scratch, "repo_slow"), {"simslow": cfg})
+    export = os.path.join(scratch, "slow")
+    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simslow",
+                            "--export-path", export, "--run-config-search-mode", "predictive",
+                            "--latency-budget", "1"] + COMMON, check=0)
+    c.equal(p.returncode, 0, "nothing meets: analyze exits 0")
+    best = query(export, """SELECT v.name FROM rankings r JOIN variants v ON v.id = r.variant_id
+                            WHERE r.rank = 1""")
+    c.check(best and "NO configuration met the constraints" in p.stdout and
+            f"Recommending {best[0][0]}: the least violation" in p.stdout,
+            "nothing meets: said so, naming the closest configuration", p.stdout[-900:])
+
+
+class StatsWithoutBatchStats(http.server.BaseHTTPRequestHandler):
+    """Forwards to `upstream`, dropping batch_stats from statistics answers."""
+    protocol_version = "HTTP/1.1"
+    upstream = None
+
+    def log_message(self, *args):
+        pass
+
+    def forward(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        conn = http.client.HTTPConnection(*self.upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        if self.path.endswith("/stats") and r.status == 200:
+            stats = json.loads(data)
+            for m in stats.get("model_stats", []):
+                m.pop("batch_stats", None)
+            data = json.dumps(stats).encode()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_POST = forward
+
+
+def remote_without_batch_stats(c, infertune, scratch):
+    cfg = sim_config("simold", base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
+    repo = write_repo(os.path.join(scratch, "repo_old"), {"simold": cfg})
+    proc, port, metrics = start_serve(infertune, repo, scratch, "serve-old")
+    StatsWithoutBatchStats.upstream = ("127.0.0.1", port)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StatsWithoutBatchStats)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        export = os.path.join(scratch, "old")
+        p = analyze(infertune, ["--server", "remote",
+                                "--url", f"127.0.0.1:{proxy.server_address[1]}",
+                                "--metrics-url", f"http://127.0.0.1:{metrics}/metrics",
+                                "--profile-models", "simold", "--export-path", export,
+                                "--run-config-search-mode", "predictive"] + COMMON, check=0)
+        c.equal(p.returncode, 0, "no batch_stats: analyze exits 0")
+        out = p.stdout + p.stderr
+        c.check("measuring brute search's configurations instead" in out,
+                "no batch_stats: the search says it falls back to measuring", out[-1500:])
+        c.equal(query(export, "SELECT count(*) FROM batch_stats")[0][0], 0,
+                "no batch_stats: none reached results.db")
+        c.equal(query(export, "SELECT count(*) FROM predictions")[0][0], 0,
+                "no batch_stats: nothing was predicted")
+        # Brute's configurations (instances=1 is the default), each swept over
+        # the run's 4 concurrencies.
+        rows = query(export, """SELECT v.instance_count, count(*) FROM variants v
+                                JOIN measurements m ON m.variant_id = v.id
+                                WHERE m.phase = 'sweep'
+                                GROUP BY v.id ORDER BY v.instance_count""")
+        c.equal(rows, [(1, 4), (2, 4)],
+                "no batch_stats: brute's instance counts measured over the sweep")
+    finally:
+        proxy.shutdown()
+        stop(proc)
+
+
 def run(c, infertune, scratch):
     against_brute(c, infertune, scratch)
     no_batching(c, infertune, scratch)
+    nothing_meets(c, infertune, scratch)
+    remote_without_batch_stats(c, infertune, scratch)
 
 
 if __name__ == "__main__":
