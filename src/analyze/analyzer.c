@@ -487,6 +487,8 @@ int analyzer_write_outputs(struct analyzer *a, struct it_error *err)
 		om[i].model_id = a->models[i].model_id;
 		om[i].profile_key = a->models[i].profile_key;
 		om[i].objectives = &a->models[i].obj;
+		om[i].rates = a->models[i].rates.v;
+		om[i].n_rates = a->models[i].rates.n;
 	}
 	memset(&oc, 0, sizeof(oc));
 	oc.store = a->store;

@@ -101,6 +101,7 @@ struct analyze_model_result {
 	size_t n_tier;                  /* configurations equal to the best within noise */
 	char borderline[1024];          /* "config_4 (perf_latency_p99)", "" none */
 	char recommendation[2048];      /* the tier sentence (tier_sentence()) */
+	char capacity[8192];            /* capacity_sentences(), '\n'-ended; "" without a budget */
 	size_t n_variants;              /* configurations tried */
 	size_t n_failed;                /* of which failed */
 	size_t n_measurements;          /* valid measurements the ranking rests on */

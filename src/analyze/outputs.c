@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "analyze/analyzer.h"
+#include "analyze/capacity.h"
 #include "analyze/objective.h"
 #include "analyze/tier.h"
 #include "model/config.h"
@@ -367,12 +369,14 @@ static void fill_result(struct analyze_model_result *r, const char *model,
 	}
 }
 
-/* The four files, built in memory and written at the end. */
+/* The files, built in memory and written at the end. */
 struct csv_files {
 	struct strbuf inf;              /* Model Analyzer's inference CSV, without header */
 	struct strbuf gpu;              /* its GPU CSV, without header */
 	struct strbuf srv;              /* its server-only CSV */
 	struct strbuf rich;             /* measurements.csv */
+	struct strbuf cap;              /* metrics-capacity.csv, without header */
+	bool any_capacity;              /* a model with a latency budget: the capacity CSV */
 	bool any_rate;                  /* a request-rate measurement: the rate header */
 	bool any_gpu;                   /* GPU rows: the GPU CSV is written */
 	unsigned gpu_count;             /* GPUs of the idle server (instance group text) */
@@ -733,6 +737,101 @@ static void variant_rows(struct csv_files *cf, const struct outputs_model *om,
 	free(order);
 }
 
+/* One row of metrics-capacity.csv per configuration, in ranking order. */
+static void capacity_rows(struct csv_files *cf, const char *model, const struct vdata *vd,
+			  const struct rank_entry *rk, const struct capacity_answer *a)
+{
+	char buf[128];
+
+	cf->any_capacity = true;
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct vdata *v = &vd[rk[i].input];
+		const struct capacity_row *r = &a->rows[i];
+
+		csv_field(&cf->cap, model, true);
+		snprintf(buf, sizeof(buf), "%lld", (long long)a->batch);
+		csv_field(&cf->cap, buf, false);
+		csv_field(&cf->cap, v->v.name, false);
+		outputs_instance_group(v->v.config_pbtxt, cf->gpu_count, buf, sizeof(buf));
+		csv_field(&cf->cap, buf, false);
+		snprintf(buf, sizeof(buf), "%d", v->v.max_batch_size);
+		csv_field(&cf->cap, buf, false);
+		csv_general(&cf->cap, a->budget_ms, 9);
+		csv_fixed_or_empty(&cf->cap, r->sustains, r->rate);
+		csv_fixed_or_empty(&cf->cap, r->sustains && r->has_ci, r->ci_lo);
+		csv_fixed_or_empty(&cf->cap, r->sustains && r->has_ci, r->ci_hi);
+		buf[0] = '\0';
+		if (r->sustains)
+			capacity_load_text(r->load_kind, r->load_value, buf, sizeof(buf));
+		csv_field(&cf->cap, buf, false);
+		if (r->sustains)
+			csv_fixed(&cf->cap, r->p99_ms, 2);
+		else
+			csv_field(&cf->cap, "", false);
+		csv_fixed_or_empty(&cf->cap, a->has_target, a->target);
+		csv_field(&cf->cap, !a->has_target ? "No target" : r->meets_target ? "Yes" : "No",
+			  false);
+		buf[0] = '\0';
+		if (r->servers)
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->servers);
+		csv_field(&cf->cap, buf, false);
+		strbuf_addch(&cf->cap, '\n');
+	}
+}
+
+/*
+ * The capacity answers of a ranked model (rk: the ranking, its tier of
+ * r->n_tier first), when it has a latency budget: the sentences into
+ * r->capacity, the rows into the capacity CSV.
+ */
+static void model_capacity(const struct outputs_model *om, const struct vdata *vd, size_t n,
+			   const struct rank_entry *rk, struct csv_files *cf,
+			   struct analyze_model_result *r)
+{
+	struct capacity_config *cc;
+	struct capacity_level **lv;
+	struct capacity_question q;
+	struct capacity_answer a;
+	size_t top = capacity_top_count(r->n_tier);
+	struct strbuf sb;
+
+	if (!capacity_question_of(om->objectives, om->rates, om->n_rates, &q))
+		return;
+	cc = xcalloc(n + 1, sizeof(*cc));
+	lv = xcalloc(n + 1, sizeof(*lv));
+	for (size_t i = 0; i < n; i++) {
+		const struct vdata *v = &vd[rk[i].input];
+
+		lv[i] = xcalloc(v->n + 1, sizeof(**lv));
+		for (size_t k = 0; k < v->n; k++) {
+			const struct store_measurement *m = &v->ms[k];
+
+			lv[i][k] = (struct capacity_level){
+				.load_kind = m->load_kind, .load_value = m->load_value,
+				.batch_size = m->batch_size, .fig = &m->fig,
+				.valid = m->phase == PHASE_SWEEP && measurement_valid(m),
+			};
+		}
+		cc[i].name = v->v.name;
+		cc[i].levels = lv[i];
+		cc[i].n_levels = v->n;
+		tier_cost_of(v->v.config_pbtxt, rk[i].best >= 0 ? &v->ms[rk[i].best] : NULL,
+			     cf->gpu_count, &cc[i].cost);
+		cc[i].top = i < top && rk[i].best >= 0;
+	}
+	capacity_answer(&q, cc, n, &a);
+	strbuf_init(&sb, 0);
+	capacity_sentences(&a, cc, &sb);
+	snprintf(r->capacity, sizeof(r->capacity), "%s", sb.buf);
+	capacity_rows(cf, om->name, vd, rk, &a);
+	strbuf_release(&sb);
+	capacity_answer_release(&a);
+	for (size_t i = 0; i < n; i++)
+		free(lv[i]);
+	free(lv);
+	free(cc);
+}
+
 /* One model: ranked, recorded, its best config written, its rows added. */
 static int outputs_model(const struct outputs_config *oc, const struct outputs_model *om,
 			 struct analyze_model_result *r, struct csv_files *cf,
@@ -752,6 +851,8 @@ static int outputs_model(const struct outputs_config *oc, const struct outputs_m
 		return rc;
 	rk = xcalloc(n ? n : 1, sizeof(*rk));
 	rc = model_rank(oc, om, vd, n, cf->gpu_count, rk, r, err);
+	if (!rc)
+		model_capacity(om, vd, n, rk, cf, r);
 	if (!rc && r->has_best)
 		rc = write_best(oc, om->name, &vd[rk[0].input].v, r->best_config_path,
 				sizeof(r->best_config_path), err);
@@ -792,7 +893,19 @@ static int write_with_header(const char *dir, const char *name, const char *head
 	return rc;
 }
 
-/* The four files (the GPU CSV only when GPUs were measured). */
+/* Removes a capacity CSV a run with a latency budget left: it would answer another question. */
+static int remove_stale(const char *dir, const char *name, struct it_error *err)
+{
+	char *path = fs_join(dir, name);
+	int rc = 0;
+
+	if (unlink(path) && errno != ENOENT)
+		rc = it_error_set(err, IT_ERR_IO, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* The files (the GPU CSV only when GPUs were measured, the capacity CSV with a budget). */
 static int write_files(const struct outputs_config *oc, struct csv_files *cf,
 		       const struct store_server_only *so, struct it_error *err)
 {
@@ -810,6 +923,11 @@ static int write_files(const struct outputs_config *oc, struct csv_files *cf,
 	}
 	if (!rc)
 		rc = write_file(oc->results_dir, OUTPUTS_MEASUREMENTS_CSV, &cf->rich, err);
+	if (!rc && cf->any_capacity)
+		rc = write_with_header(oc->results_dir, OUTPUTS_CAPACITY_CSV,
+				       OUTPUTS_HEADER_CAPACITY, &cf->cap, err);
+	else if (!rc)
+		rc = remove_stale(oc->results_dir, OUTPUTS_CAPACITY_CSV, err);
 	return rc;
 }
 
@@ -826,6 +944,7 @@ int outputs_write(const struct outputs_config *oc,
 	strbuf_init(&cf.gpu, 0);
 	strbuf_init(&cf.srv, 0);
 	strbuf_init(&cf.rich, 0);
+	strbuf_init(&cf.cap, 0);
 	rc = store_server_only_latest(oc->store, &so, &have_so, err);
 	if (rc)
 		goto out;
@@ -843,5 +962,6 @@ out:
 	strbuf_release(&cf.gpu);
 	strbuf_release(&cf.srv);
 	strbuf_release(&cf.rich);
+	strbuf_release(&cf.cap);
 	return rc;
 }

@@ -6,9 +6,10 @@
  * metrics-server-only.csv with its exact headers and row order;
  * results/measurements.csv with every figure of every measurement; and the
  * winning configuration of each model as best/<model>/config.pbtxt under
- * the model's own name, deployable on Triton as is. The ranking is also
- * recorded in results.db. Depends on analyze/objective, store/, model/,
- * util/.
+ * the model's own name, deployable on Triton as is; with a latency budget,
+ * results/metrics-capacity.csv (analyze/capacity). The ranking is also
+ * recorded in results.db. Depends on analyze/objective, analyze/tier,
+ * analyze/capacity, store/, model/, util/.
  */
 #ifndef INFERTUNE_ANALYZE_OUTPUTS_H
 #define INFERTUNE_ANALYZE_OUTPUTS_H
@@ -38,12 +39,22 @@ struct analyze_model_result;
 /** The rich CSV's file name under results/. */
 #define OUTPUTS_MEASUREMENTS_CSV "measurements.csv"
 
+/** The capacity answers' CSV under results/ (analyze/capacity.h), and its header. */
+#define OUTPUTS_CAPACITY_CSV "metrics-capacity.csv"
+#define OUTPUTS_HEADER_CAPACITY \
+	"Model,Batch,Model Config Path,Instance Group,Max Batch Size,Latency Budget (ms)," \
+	"Sustained Rate (infer/sec),Sustained Rate 95% CI Low (infer/sec)," \
+	"Sustained Rate 95% CI High (infer/sec),At Load,p99 Latency (ms)," \
+	"Target Rate (infer/sec),Meets Target,Servers For Target"
+
 /** One model to write. */
 struct outputs_model {
 	const char *name;
 	int64_t model_id;               /* 0: not in results.db (skipped) */
 	const char *profile_key;        /* the measurements of these settings */
 	const struct objective_set *objectives;
+	const double *rates;            /* its request rates (the capacity target); borrowed */
+	size_t n_rates;
 };
 
 /** What to write where. */
@@ -62,8 +73,9 @@ struct outputs_config {
 
 /**
  * Ranks every model's variants, records the ranking, writes the files
- * (atomically) and fills results[0..n_models). IT_ERR_IO when a file or
- * results.db cannot be written.
+ * (atomically) and fills results[0..n_models). The capacity CSV is
+ * written when a model has a latency budget, and a stale one removed
+ * otherwise. IT_ERR_IO when a file or results.db cannot be written.
  */
 int outputs_write(const struct outputs_config *oc,
 		  struct analyze_model_result *results, struct it_error *err);

@@ -19,6 +19,7 @@
 
 #include "analyze/analyzer.h"
 #include "analyze/options.h"
+#include "analyze/outputs.h"
 #include "cmd/cmd.h"
 #include "loadgen/options.h"
 #include "report/report.h"
@@ -465,9 +466,22 @@ static void on_event(void *ctx, const struct analyze_event *ev)
 
 /* ---- summary ------------------------------------------------------------------- */
 
+/* The capacity answers (analyze/capacity.h), one indented line each. */
+static void print_capacity(const char *text)
+{
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		int len = nl ? (int)(nl - text) : (int)strlen(text);
+
+		printf("  Capacity: %.*s\n", len, text);
+		text += len + (nl != NULL);
+	}
+}
+
 static void print_summary(const struct analyze_summary *s, const struct analyze_options *o)
 {
 	char wall[32], inside[32];
+	bool capacity = false;
 
 	fmt_duration(s->wall_s, wall, sizeof(wall));
 	fmt_duration(s->windows_s, inside, sizeof(inside));
@@ -505,10 +519,12 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 		       r->n_measurements, r->n_measurements == 1 ? "" : "s", r->n_variants,
 		       r->n_variants == 1 ? "" : "s", r->n_failed);
 		printf("  Deployable config: %s\n", r->best_config_path);
+		print_capacity(r->capacity);
+		capacity = capacity || r->capacity[0];
 	}
-	printf("Results: %s; CSVs in %s (%s, %s, %s, measurements.csv)\n", s->db_path,
+	printf("Results: %s; CSVs in %s (%s, %s, %s, measurements.csv%s)\n", s->db_path,
 	       s->results_dir, o->filename_model_inference, o->filename_model_gpu,
-	       o->filename_server_only);
+	       o->filename_server_only, capacity ? ", " OUTPUTS_CAPACITY_CSV : "");
 	if (s->interrupted)
 		printf("Resume with the same command (or --resume): measured points are kept.\n");
 }

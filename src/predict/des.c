@@ -533,7 +533,7 @@ static int load_check(const struct des_load *l, const struct des_config *c,
 					    "des: load.value (concurrency) is %g; it must be a whole number of clients from 1 to %g",
 					    l->value, DES_MAX_CONCURRENCY);
 	} else if (l->kind == DES_REQUEST_RATE) {
-		if (!(l->value >= 1.0 / 3600) || !(l->value <= DES_MAX_RATE))
+		if (!(l->value >= DES_MIN_RATE) || !(l->value <= DES_MAX_RATE))
 			return it_error_set(err, IT_ERR_INVALID,
 					    "des: load.value (request rate) is %g; it must be from one request per hour to %g per second",
 					    l->value, DES_MAX_RATE);

@@ -21,6 +21,7 @@ struct it_error;
 #define DES_MAX_PARALLELISM 1048576.0
 #define DES_MAX_REQUESTS ((size_t)1000000)
 #define DES_MAX_CONCURRENCY 1000000.0
+#define DES_MIN_RATE (1.0 / 3600)       /* requests/s: one an hour */
 #define DES_MAX_RATE 1e9                /* requests/s */
 #define DES_MAX_TIME_NS 3.6e12          /* one hour: any execution or overhead */
 #define DES_MAX_QUEUE_DELAY_US 3600000000ULL /* one hour */

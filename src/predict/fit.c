@@ -383,6 +383,77 @@ int predict_run(const struct predict_fit *f, const struct des_config *c, int32_t
 	return rc;
 }
 
+/* ---- the highest rate within a latency budget --------------------------- */
+
+/* Below this fraction of the closed-loop throughput, no rate is within the budget. */
+#define RATE_FLOOR (1.0 / 1024)
+
+/*
+ * The closed-loop saturated throughput, requests/s: twice the requests
+ * the instances can hold at once keep every instance busy (a batch
+ * forming while the last one runs), so no rate above it can be served.
+ */
+static int closed_loop_rate(const struct predict_fit *f, const struct des_config *c,
+			    int32_t threads, int64_t request_batch, double *out,
+			    struct it_error *err)
+{
+	double per_instance = c->max_batch_size > 0 && c->dynamic_batching ?
+			      fmax(1, (double)(c->max_batch_size / request_batch)) : 1;
+	struct des_load l = {
+		.kind = DES_CONCURRENCY, .request_batch = request_batch,
+		.value = fmin(DES_MAX_CONCURRENCY, 2 * (double)c->instances * per_instance),
+	};
+	struct predict_result r;
+	int rc = predict_run(f, c, threads, &l, 0, &r, err);
+
+	if (!rc)
+		*out = r.des.throughput / (double)request_batch;
+	return rc;
+}
+
+int predict_max_rate(const struct predict_fit *f, const struct des_config *c, int32_t threads,
+		     double p99_budget_us, int64_t request_batch, double *rate,
+		     struct predict_result *at, struct it_error *err)
+{
+	struct predict_result r, best;
+	double lo = 0, hi = 0, top = 0;
+	int rc;
+
+	if (!isfinite(p99_budget_us) || p99_budget_us <= 0)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "the p99 budget must be a positive number of microseconds");
+	if (request_batch < 1)
+		request_batch = 1;
+	rc = closed_loop_rate(f, c, threads, request_batch, &top, err);
+	if (rc)
+		return rc;
+	hi = top;
+	memset(&best, 0, sizeof(best));
+	/* lo: the highest rate within the budget so far (0: none yet); hi: above it. */
+	while (lo > 0 ? hi - lo > PREDICT_RATE_PRECISION * lo :
+	       hi >= fmax(RATE_FLOOR * top, 2 * DES_MIN_RATE)) {
+		struct des_load l = {
+			.kind = DES_REQUEST_RATE, .value = (lo + hi) / 2, .poisson = false,
+			.request_batch = request_batch,
+		};
+
+		rc = predict_run(f, c, threads, &l, 0, &r, err);
+		if (rc)
+			return rc;
+		if (!r.des.saturated && r.des.p99_us <= p99_budget_us) {
+			lo = l.value;
+			best = r;
+		} else {
+			hi = l.value;
+			if (lo == 0)
+				best = r;
+		}
+	}
+	*rate = lo;
+	*at = best;
+	return 0;
+}
+
 double predict_fit_uncertainty(const struct predict_fit *f)
 {
 	return f->uncertainty;

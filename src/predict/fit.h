@@ -67,6 +67,32 @@ int predict_run(const struct predict_fit *f, const struct des_config *c, int32_t
 		const struct des_load *l, size_t requests, struct predict_result *out,
 		struct it_error *err);
 
+/** predict_max_rate()'s relative precision: the answer is within 1% below the true highest rate. */
+#define PREDICT_RATE_PRECISION 0.01
+
+/**
+ * The highest open-loop rate (requests/s, constant intervals as
+ * perf_analyzer's default, each request of request_batch items; 0 means
+ * 1) at which configuration c (threads as in predict_obs) keeps its
+ * predicted p99 within p99_budget_us and its queue from growing
+ * (des_result.saturated false). Bisection between 0 and the closed-loop
+ * saturated throughput (twice the requests the instances can hold), to
+ * PREDICT_RATE_PRECISION of the answer; assumes the p99 does not fall as
+ * the rate rises, which holds except at the lightest loads with a queue
+ * delay (a lone request waits for company). *rate gets the highest rate
+ * found within the budget (never above the closed-loop throughput) and
+ * *at the prediction there. "None" is an answer, not an error: when no
+ * rate down to 1/1024 of the closed-loop throughput (and not below
+ * DES_MIN_RATE) is within the budget, it returns 0 with *rate 0 and *at
+ * the prediction at the lowest rate tried (its p99 says by how much the
+ * budget is missed). IT_ERR_INVALID for a budget that is not a positive
+ * finite number; otherwise predict_run()'s errors. Deterministic; about
+ * 10 simulations of 20,000 requests.
+ */
+int predict_max_rate(const struct predict_fit *f, const struct des_config *c, int32_t threads,
+		     double p99_budget_us, int64_t request_batch, double *rate,
+		     struct predict_result *at, struct it_error *err);
+
 /** The fit's relative uncertainty (see predict_result). */
 double predict_fit_uncertainty(const struct predict_fit *f);
 

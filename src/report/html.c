@@ -85,6 +85,18 @@ static void td_fig_ci(struct strbuf *sb, const struct report_level *l, int fig)
 	strbuf_adds(sb, "</span></td>");
 }
 
+/* The instances and max batch cells of a configuration ("2 x CPU", "8"). */
+static void td_instances(struct strbuf *sb, const struct report_config *c)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%d x %s", c->instance_count,
+		 strncmp(c->instance_kind, "KIND_", 5) ? c->instance_kind : c->instance_kind + 5);
+	td(sb, NULL, buf);
+	snprintf(buf, sizeof(buf), "%d", c->max_batch_size);
+	td(sb, NULL, buf);
+}
+
 /* Whether any level of the model knows the client's CPU share (files of schema 2). */
 static bool model_has_client_share(const struct report_model *m)
 {
@@ -141,11 +153,7 @@ static void config_table(const struct report_model *m, struct strbuf *sb)
 		td(sb, NULL, buf);
 		td(sb, "l", c->name);
 		td(sb, "l", c->label);
-		snprintf(buf, sizeof(buf), "%d x %s", c->instance_count,
-			 strncmp(c->instance_kind, "KIND_", 5) ? c->instance_kind : c->instance_kind + 5);
-		td(sb, NULL, buf);
-		snprintf(buf, sizeof(buf), "%d", c->max_batch_size);
-		td(sb, NULL, buf);
+		td_instances(sb, c);
 		td(sb, NULL, c->dynamic_batching ? "yes" : "no");
 		td(sb, "l", c->status);
 		td(sb, NULL, !b ? "-" : c->passes ? "yes" : "no");
@@ -310,6 +318,81 @@ static void predictions_section(const struct report_model *m, struct strbuf *sb)
 	strbuf_adds(sb, ".</p>\n");
 }
 
+/* The capacity table: every configuration in rank order (analyze/capacity.h). */
+static void capacity_table(const struct report_model *m, struct strbuf *sb)
+{
+	const struct capacity_answer *a = &m->capacity;
+	char buf[128], lo[64], hi[64];
+
+	strbuf_addf(sb, "<table id=\"capacity-table\"><tr><th class=\"l\">Configuration</th>"
+		    "<th>Instances</th><th>Max batch</th><th>Sustained (%s) within p99 &lt;= %g ms"
+		    "</th><th class=\"l\">At load</th><th>p99 latency (ms)</th>",
+		    capacity_unit(a), a->budget_ms);
+	if (a->has_target) {
+		capacity_fmt_rate(a->target, buf, sizeof(buf));
+		strbuf_addf(sb, "<th>Serves %s %s</th><th>Servers for %s %s</th>", buf,
+			    capacity_unit(a), buf, capacity_unit(a));
+	}
+	strbuf_adds(sb, "</tr>\n");
+	for (size_t i = 0; i < a->n_rows && i < m->n_configs; i++) {
+		const struct report_config *c = &m->configs[i];
+		const struct capacity_row *r = &a->rows[i];
+
+		strbuf_addf(sb, "<tr%s>", i == (size_t)a->cheapest || i == (size_t)a->scale ?
+			    " class=\"best\"" : "");
+		td(sb, "l", c->name);
+		td_instances(sb, c);
+		if (r->sustains) {
+			capacity_fmt_rate(r->rate, buf, sizeof(buf));
+			strbuf_adds(sb, "<td>");
+			strbuf_add_xml_escaped(sb, buf);
+			if (r->has_ci) {
+				capacity_fmt_rate(r->ci_lo, lo, sizeof(lo));
+				capacity_fmt_rate(r->ci_hi, hi, sizeof(hi));
+				strbuf_addf(sb, "<br><span class=\"ci\" title=\"95%% confidence "
+					    "interval\">[%s, %s]</span>", lo, hi);
+			}
+			strbuf_adds(sb, "</td>");
+			capacity_load_text(r->load_kind, r->load_value, buf, sizeof(buf));
+			td(sb, "l", buf);
+			snprintf(buf, sizeof(buf), "%.2f", r->p99_ms);
+			td(sb, NULL, buf);
+		} else {
+			td(sb, NULL, "none");
+			td(sb, "l", "-");
+			td(sb, NULL, "-");
+		}
+		if (a->has_target) {
+			td(sb, NULL, r->meets_target ? "yes" : "no");
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->servers);
+			td(sb, NULL, r->servers ? buf : "-");
+		}
+		strbuf_adds(sb, "</tr>\n");
+	}
+	strbuf_adds(sb, "</table>\n");
+}
+
+/* The capacity answers, one paragraph each, and the table; nothing without a latency budget. */
+static void capacity_section(const struct report_model *m, struct strbuf *sb)
+{
+	if (!m->capacity.asked)
+		return;
+	strbuf_adds(sb, "<h2 id=\"capacity\">Capacity</h2>\n");
+	for (size_t i = 0; i < m->n_capacity_lines; i++) {
+		strbuf_adds(sb, "<p class=\"summary\">");
+		strbuf_add_xml_escaped(sb, m->capacity_lines[i]);
+		strbuf_adds(sb, "</p>\n");
+	}
+	capacity_table(m, sb);
+	strbuf_addf(sb, "<p class=\"note\">From the measurements only: a configuration sustains "
+		    "the largest throughput it was measured to deliver with its p99 latency "
+		    "within the budget, at client batch %lld", (long long)m->capacity.batch);
+	if (m->load_kind == LOAD_REQUEST_RATE)
+		strbuf_addf(sb, "; a request-rate level that delivered less than %.0f%% of its "
+			    "rate fell behind and does not count", CAPACITY_DELIVERED * 100);
+	strbuf_adds(sb, ".</p>\n");
+}
+
 void report_html(const struct report_data *d, const struct report_model *m,
 		 const struct report_charts *cs, struct strbuf *sb)
 {
@@ -381,6 +464,8 @@ void report_html(const struct report_data *d, const struct report_model *m,
 		strbuf_add_xml_escaped(sb, best->config_pbtxt);
 		strbuf_adds(sb, "</pre>\n");
 	}
+
+	capacity_section(m, sb);
 
 	strbuf_adds(sb, "<h2 id=\"setup\">Machine, model and goals</h2>\n<dl class=\"kv\">\n<dt>CPU</dt><dd>");
 	strbuf_add_xml_escaped(sb, d->machine_cpu);

@@ -177,6 +177,16 @@ static char *gpu_list(const char *gpus_json)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* The number of GPUs in the run's JSON array of UUIDs. */
+static unsigned gpu_count(const char *gpus_json)
+{
+	json_t *j = gpus_json ? json_loads(gpus_json, 0, NULL) : NULL;
+	unsigned n = json_is_array(j) ? (unsigned)json_array_size(j) : 0;
+
+	json_decref(j);
+	return n;
+}
+
 /* The machine: meta rows when analyze recorded them, else this machine (older databases). */
 static int load_machine(struct store *s, struct report_data *d, const char *gpus_json,
 			struct it_error *err)
@@ -200,6 +210,7 @@ static int load_machine(struct store *s, struct report_data *d, const char *gpus
 	}
 	if (!d->machine_gpus)
 		d->machine_gpus = gpu_list(gpus_json);
+	d->n_gpus = gpu_count(gpus_json);
 	return 0;
 }
 
@@ -473,6 +484,85 @@ static void gains_here(struct report_model *m)
 	}
 }
 
+/* ---- capacity ---- */
+
+/* The model's request rates as recorded: its own list, else the run's. Caller frees. */
+static double *rates_from_options(const char *options_json, const char *model, size_t *n)
+{
+	json_t *j = options_json ? json_loads(options_json, 0, NULL) : NULL;
+	json_t *pm = json_object_get(json_object_get(j, "profile_models"), model);
+	json_t *list = json_object_get(pm, "request_rate"), *v;
+	double *rates;
+	size_t i;
+
+	if (!json_array_size(list))
+		list = json_object_get(j, "request_rate");
+	rates = xcalloc(json_array_size(list) + 1, sizeof(*rates));
+	*n = 0;
+	json_array_foreach(list, i, v) {
+		if (json_is_number(v))
+			rates[(*n)++] = json_number_value(v);
+	}
+	json_decref(j);
+	return rates;
+}
+
+/*
+ * The capacity answers, as analyze gives them (analyze/outputs.c): the
+ * charted levels of each configuration, its cost from its ranked level,
+ * the top configurations the ranking's first capacity_top_count() of the
+ * tier. Called once configs[] is in rank order.
+ */
+static void model_capacity(struct report_model *m, const char *options_json, unsigned n_gpus)
+{
+	struct capacity_config *cc = xcalloc(m->n_configs + 1, sizeof(*cc));
+	struct capacity_level **lv = xcalloc(m->n_configs + 1, sizeof(*lv));
+	struct store_measurement *best = xcalloc(1, sizeof(*best));
+	struct capacity_question q;
+	size_t n_rates = 0, n_tier = 0;
+	double *rates = rates_from_options(options_json, m->name, &n_rates);
+	struct strbuf sb;
+
+	if (!capacity_question_of(&m->objectives, rates, n_rates, &q))
+		goto out;
+	for (size_t i = 0; i < m->n_configs; i++)
+		n_tier += m->configs[i].in_top_tier;
+	for (size_t i = 0; i < m->n_configs; i++) {
+		const struct report_config *c = &m->configs[i];
+
+		lv[i] = xcalloc(c->n_levels + 1, sizeof(**lv));
+		for (size_t k = 0; k < c->n_levels; k++)
+			lv[i][k] = (struct capacity_level){
+				.load_kind = m->load_kind, .load_value = c->levels[k].load,
+				.batch_size = c->levels[k].batch_size, .fig = &c->levels[k].fig,
+				.valid = report_level_charted(&c->levels[k]),
+			};
+		cc[i].name = c->name;
+		cc[i].levels = lv[i];
+		cc[i].n_levels = c->n_levels;
+		if (c->best >= 0)
+			best->fig = c->levels[c->best].fig;
+		tier_cost_of(c->config_pbtxt, c->best >= 0 ? best : NULL, n_gpus, &cc[i].cost);
+		cc[i].top = c->rank && c->rank <= capacity_top_count(n_tier) && c->best >= 0;
+	}
+	capacity_answer(&q, cc, m->n_configs, &m->capacity);
+	strbuf_init(&sb, 0);
+	capacity_sentences(&m->capacity, cc, &sb);
+	for (char *s = sb.buf, *nl = strchr(s, '\n'); nl; s = nl + 1, nl = strchr(s, '\n')) {
+		m->capacity_lines = xreallocarray(m->capacity_lines, m->n_capacity_lines + 1,
+						  sizeof(*m->capacity_lines));
+		m->capacity_lines[m->n_capacity_lines++] = xstrndup(s, (size_t)(nl - s));
+	}
+	strbuf_release(&sb);
+out:
+	for (size_t i = 0; i < m->n_configs; i++)
+		free(lv[i]);
+	free(lv);
+	free(cc);
+	free(best);
+	free(rates);
+}
+
 /* <export>/best/<model>/config.pbtxt when analyze wrote it. */
 static void find_best_config(struct report_model *m, const char *export_path)
 {
@@ -486,8 +576,8 @@ static void find_best_config(struct report_model *m, const char *export_path)
 		free(path);
 }
 
-static int load_model(struct store *s, int64_t model_id, const char *export_path,
-		      struct report_model *m, struct it_error *err)
+static int load_model(struct store *s, int64_t model_id, const struct report_data *d,
+		      const char *options_json, struct report_model *m, struct it_error *err)
 {
 	int64_t *ids = NULL;
 	int rc;
@@ -509,7 +599,8 @@ static int load_model(struct store *s, int64_t model_id, const char *export_path
 	qsort(m->configs, m->n_configs, sizeof(*m->configs), cmp_rank);
 	m->objectives_text = objectives_text(&m->objectives);
 	m->constraints_text = constraints_text(&m->objectives);
-	find_best_config(m, export_path);
+	model_capacity(m, options_json, d->n_gpus);
+	find_best_config(m, d->export_path);
 out:
 	free(ids);
 	return rc;
@@ -548,7 +639,7 @@ static int load_models(struct store *s, const char *options_json, const char *co
 		m->repository = ms[i].repository;
 		ms[i].name = ms[i].platform = ms[i].backend = ms[i].repository = NULL;
 		objectives_from_options(options_json, m->name, &m->objectives);
-		rc = load_model(s, ms[i].id, d->export_path, m, err);
+		rc = load_model(s, ms[i].id, d, options_json, m, err);
 	}
 	for (size_t i = 0; i < n; i++)
 		store_model_release(&ms[i]);
@@ -647,6 +738,10 @@ void report_data_release(struct report_data *d)
 		free(m->best_config_path);
 		free(m->recommendation);
 		free(m->predictions);
+		capacity_answer_release(&m->capacity);
+		for (size_t j = 0; j < m->n_capacity_lines; j++)
+			free(m->capacity_lines[j]);
+		free(m->capacity_lines);
 	}
 	free(d->models);
 	free(d->export_path);

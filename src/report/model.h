@@ -5,8 +5,8 @@
  * configurations (variants), configurations hold load levels, levels hold
  * figures; a figure that was not measured is absent (struct figures'
  * presence bits), never 0. Depends on store/ (queries, figure table, names),
- * analyze/objective (ranking when results.db holds none), util/; it knows
- * no SQL.
+ * analyze/objective (ranking when results.db holds none), analyze/tier and
+ * analyze/capacity (the capacity answers), util/; it knows no SQL.
  */
 #ifndef INFERTUNE_REPORT_MODEL_H
 #define INFERTUNE_REPORT_MODEL_H
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyze/capacity.h"
 #include "analyze/objective.h"
 #include "store/figures.h"
 #include "store/query.h"
@@ -74,6 +75,14 @@ struct report_model {
 	char *recommendation;           /* analyze's tier sentence; NULL when not recorded */
 	struct store_checked_prediction *predictions; /* the predictive search's, in order */
 	size_t n_predictions;
+	/*
+	 * The capacity answers (analyze/capacity.h) with the budget and rates
+	 * the run recorded: rows in configs[] order; asked is false without a
+	 * latency budget.
+	 */
+	struct capacity_answer capacity;
+	char **capacity_lines;          /* its sentences, one a line */
+	size_t n_capacity_lines;
 };
 
 /** A whole results.db. */
@@ -89,6 +98,7 @@ struct report_data {
 	char *machine_cpu, *machine_memory, *machine_gpus;
 	bool machine_from_db;           /* else described from the machine writing the report */
 	char *cpu_pinning;              /* meta cpu_pinning; NULL when not recorded */
+	unsigned n_gpus;                /* the latest run's GPUs (what a KIND_GPU instance costs) */
 	struct report_model *models;
 	size_t n_models;
 };

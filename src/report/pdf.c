@@ -145,6 +145,16 @@ static void kv(struct pdf *p, const char *k, const char *v)
 	strbuf_release(&sb);
 }
 
+/* The capacity answers, one paragraph each (the HTML report also has their table). */
+static void capacity_paras(struct pdf *p, const struct report_model *m)
+{
+	if (!m->capacity.asked)
+		return;
+	heading(p, "Capacity");
+	for (size_t i = 0; i < m->n_capacity_lines; i++)
+		para(p, m->capacity_lines[i], 10, false, 0);
+}
+
 static void summary_page(struct pdf *p, const struct report_data *d,
 			 const struct report_model *m, const struct report_charts *cs)
 {
@@ -190,6 +200,7 @@ static void summary_page(struct pdf *p, const struct report_data *d,
 				    d->export_path, best->name);
 		para(p, sb.buf, 10, false, 0);
 	}
+	capacity_paras(p, m);
 	heading(p, "Machine, model and goals");
 	kv(p, "CPU", d->machine_cpu);
 	kv(p, "Memory", d->machine_memory);

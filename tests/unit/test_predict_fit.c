@@ -3,8 +3,9 @@
  * a known model (the sim backend's T(b) = base + per_item * b on S slots,
  * a client overhead) must give that model back: the execution table at
  * the measured batch sizes and between them, the device, the overhead,
- * and predictions of configurations that were not observed. Also the
- * refusals: nothing to fit, bad observations.
+ * and predictions of configurations that were not observed; the highest
+ * rate within a p99 budget. Also the refusals: nothing to fit, bad
+ * observations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,12 +157,88 @@ static void test_unknown_threads(void **state)
 	predict_fit_free(f);
 }
 
+/* The sim backend's simplest server: one instance on one slot, no batching, exec T. */
+#define T_US 4000.0
+#define ONE_OVER_T (1e6 / T_US)
+
+static struct predict_fit *fit_one_slot(const struct des_config *c)
+{
+	static double t_ns[1] = { T_US * US };
+	struct des_model m = { t_ns, 1, { DES_SLOTS, 1 }, 0 };
+	struct des_load l = { DES_CONCURRENCY, 2, false, 1 };
+	struct predict_batch b = { 1, 100, 100 * T_US * US };
+	struct predict_fit *f = NULL;
+	struct predict_obs o;
+	struct des_result r;
+
+	assert_int_equal(des_run(&m, c, &l, NULL, &r, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	o.config = *c;
+	o.load = l;
+	o.throughput = r.throughput;
+	o.latency_avg_us = r.latency_avg_us;
+	o.server_us = r.queue_avg_us + r.compute_avg_us;
+	o.batches = &b;
+	o.n_batches = 1;
+	assert_int_equal(predict_fit_new(&o, 1, 1, &f, NULL), 0);
+	return f;
+}
+
+/*
+ * The highest rate within a p99 budget, against the sim's exact
+ * behaviour (docs/sim-backend.md): at constant intervals below 1/T a
+ * request never waits, so its latency is T; above 1/T the queue grows.
+ * A budget under T: none (rate 0, the prediction at the lowest rate
+ * tried, its p99 over the budget). From 1.5 T up: below 1/T, within 1%,
+ * never lower for a larger budget. Deterministic; a bad budget is refused.
+ */
+static void test_max_rate_one_slot(void **state)
+{
+	struct des_config one = { 1, 0, false, NULL, 0, 0 };
+	struct predict_fit *f;
+	struct predict_result at, again;
+	struct it_error err = { 0 };
+	double rate = -1, tight, loose, rate2;
+
+	(void)state;
+	f = fit_one_slot(&one);
+	assert_int_equal(predict_max_rate(f, &one, 0, 0.5 * T_US, 1, &rate, &at, &err), 0);
+	assert_true(rate == 0);
+	print_message("budget 0.5 T: none, p99 %.0f us at %.3f/s\n", at.des.p99_us,
+		      at.des.throughput);
+	assert_true(at.des.p99_us > 0.5 * T_US);
+	assert_true(at.des.throughput < ONE_OVER_T / 512);
+
+	assert_int_equal(predict_max_rate(f, &one, 0, 1.5 * T_US, 1, &tight, &at, &err), 0);
+	print_message("budget 1.5 T: %.2f/s (1/T = %.0f), p99 %.0f us\n", tight, ONE_OVER_T,
+		      at.des.p99_us);
+	assert_true(tight <= ONE_OVER_T && tight >= (1 - 2 * PREDICT_RATE_PRECISION) * ONE_OVER_T);
+	assert_false(at.des.saturated);
+	assert_true(at.des.p99_us <= 1.5 * T_US);
+	assert_true(fabs(at.des.throughput - tight) < 0.01 * tight);
+
+	assert_int_equal(predict_max_rate(f, &one, 0, 50 * T_US, 1, &loose, &again, &err), 0);
+	print_message("budget 50 T: %.2f/s\n", loose);
+	assert_true(loose >= tight && loose <= ONE_OVER_T);
+
+	assert_int_equal(predict_max_rate(f, &one, 0, 1.5 * T_US, 1, &rate2, &again, &err), 0);
+	assert_true(rate2 == tight);
+	assert_memory_equal(&again, &at, sizeof(at));
+
+	assert_int_equal(predict_max_rate(f, &one, 0, NAN, 1, &rate, &at, &err), IT_ERR_INVALID);
+	assert_int_equal(predict_max_rate(f, &one, 0, 0, 1, &rate, &at, &err), IT_ERR_INVALID);
+	assert_int_equal(predict_max_rate(f, &one, 3, 1.5 * T_US, 1, &rate, &at, &err),
+			 IT_ERR_NOT_FOUND);
+	predict_fit_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_recovers_the_model),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_unknown_threads),
+		cmocka_unit_test(test_max_rate_one_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,10 @@
  * through the store's own API is read back (configurations, load levels,
  * absent figures kept absent, failures), ranked by the report when the
  * analysis recorded no ranking and taken from results.db when it did, the
- * machine from results.db's meta rows or else this machine; and
- * report_write() writes every file, twice byte for byte the same, with the
- * note in place of the power chart this "machine" did not measure.
+ * machine from results.db's meta rows or else this machine; the capacity
+ * answers from the recorded budget; and report_write() writes every file,
+ * twice byte for byte the same, with the note in place of the power chart
+ * this "machine" did not measure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,8 @@
 #include "util/fs.h"
 
 static char dir[64];
+/* The options make_db() records: a p99 budget of 50 ms unless this says otherwise. */
+static const char *options_json = "{\"objectives\":{},\"constraints\":{},\"latency_budget\":50.0}";
 
 static int64_t add_variant(struct store *s, int64_t model, int64_t run, const char *name,
 			   int instances, int mbs, const char *reason)
@@ -102,7 +105,7 @@ static void make_db(bool ranked)
 	assert_int_equal(store_open(path, &s, NULL), 0);
 	memset(&run, 0, sizeof(run));
 	run.command_line = "infertune analyze --latency-budget 50";
-	run.options_json = "{\"objectives\":{},\"constraints\":{},\"latency_budget\":50.0}";
+	run.options_json = options_json;
 	run.search_mode = "brute";
 	run.server_mode = "embedded";
 	run.profile_key = "key";
@@ -245,6 +248,50 @@ static void test_load_ranking_from_db(void **state)
 	assert_int_equal(report_data_load(dir, NULL, 0, NULL, &d, &err), IT_ERR_NOT_FOUND);
 }
 
+/*
+ * The capacity answers from results.db alone: the budget the run recorded,
+ * no target without request rates. m_config_1 keeps p99 within 50 ms up to
+ * concurrency 4 (600 infer/s, p99 44 ms); the default's 100 infer/s first
+ * came at concurrency 1. Without a budget there is no question.
+ */
+static void test_capacity_from_db(void **state)
+{
+	struct report_data d;
+	struct it_error err = { 0 };
+	const struct report_model *m;
+	size_t c0;
+
+	(void)state;
+	make_db(true);
+	assert_int_equal(report_data_load(dir, NULL, 0, NULL, &d, &err), 0);
+	m = &d.models[0];
+	assert_true(m->capacity.asked);
+	assert_false(m->capacity.has_target);
+	assert_true(m->capacity.budget_ms == 50);
+	assert_int_equal(m->capacity.n_rows, m->n_configs);
+	assert_string_equal(m->configs[0].name, "m_config_1");
+	assert_true(m->capacity.rows[0].sustains && m->capacity.rows[0].rate == 600);
+	assert_true(m->capacity.rows[0].load_value == 4 && m->capacity.rows[0].p99_ms == 44);
+	assert_int_equal(m->n_capacity_lines, 1);
+	assert_string_equal(m->capacity_lines[0],
+			    "Highest rate within p99 <= 50 ms, as measured: m_config_1 600 req/s "
+			    "at concurrency 4, p99 44.00 ms; m_config_default 100 req/s at "
+			    "concurrency 1, p99 10.00 ms.");
+	/* m_config_0's recorded row names no measurement: not among the top, still a row. */
+	c0 = (size_t)(find(m, "m_config_0") - m->configs);
+	assert_true(m->capacity.rows[c0].sustains && m->capacity.rows[c0].rate == 84);
+	report_data_release(&d);
+	rm_rf();
+	options_json = "{\"objectives\":{},\"constraints\":{}}";
+	make_db(true);
+	assert_int_equal(report_data_load(dir, NULL, 0, NULL, &d, &err), 0);
+	assert_false(d.models[0].capacity.asked);
+	assert_int_equal(d.models[0].n_capacity_lines, 0);
+	report_data_release(&d);
+	rm_rf();
+	options_json = "{\"objectives\":{},\"constraints\":{},\"latency_budget\":50.0}";
+}
+
 static char *slurp(const char *rel, size_t *len)
 {
 	char path[256], *data = NULL;
@@ -274,6 +321,10 @@ static void test_write_stable(void **state)
 	assert_memory_equal(pdf1, "%PDF", 4);
 	assert_non_null(strstr(html1, "In 9 measurements across 4 configurations, m_config_1 is "
 				      "500.0% better than the default configuration"));
+	assert_non_null(strstr(html1, "<h2 id=\"capacity\">Capacity</h2>\n<p class=\"summary\">"
+				      "Highest rate within p99 &lt;= 50 ms, as measured: m_config_1 "
+				      "600 req/s at concurrency 4"));
+	assert_non_null(strstr(html1, "id=\"capacity-table\""));
 	assert_non_null(strstr(html1, "id=\"note-power\""));
 	assert_null(strstr(html1, "id=\"chart-power\""));
 	assert_non_null(strstr(html1, "id=\"chart-throughput\""));
@@ -304,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_ranked_here),
 		cmocka_unit_test(test_load_ranking_from_db),
+		cmocka_unit_test(test_capacity_from_db),
 		cmocka_unit_test(test_write_stable),
 	};
 
