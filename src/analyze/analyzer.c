@@ -203,14 +203,14 @@ static void prediction_record(struct analyzer *a, const struct store_variant *v,
 	memset(&sp, 0, sizeof(sp));
 	sp.run_id = a->run_id;
 	sp.variant_id = v->id;
-	sp.load_kind = LOAD_CONCURRENCY;
-	sp.load_value = (double)pt->concurrency;
+	sp.load_kind = pt->request_rate > 0 ? LOAD_REQUEST_RATE : LOAD_CONCURRENCY;
+	sp.load_value = pt->request_rate > 0 ? pt->request_rate : (double)pt->concurrency;
 	sp.fig = pred->fig;
 	sp.rel_uncertainty = pred->rel_uncertainty;
 	sp.probe = pred->probe;
 	snprintf(sp.model, sizeof(sp.model), "%s", pred->model);
 	for (size_t i = 0; i < n_ms; i++)
-		if (ms[i].phase == PHASE_SWEEP && ms[i].load_kind == LOAD_CONCURRENCY &&
+		if (ms[i].phase == PHASE_SWEEP && ms[i].load_kind == sp.load_kind &&
 		    ms[i].load_value == sp.load_value && measurement_valid(&ms[i])) {
 			double meas = ms[i].fig.v[FIG_THROUGHPUT];
 

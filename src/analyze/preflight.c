@@ -497,6 +497,8 @@ static void model_space(const struct analyze_options *o, struct model_ctx *mc,
 	mc->space.user_concurrency_max = o->user_max_concurrency;
 	mc->space.concurrencies = mc->concurrency.v;
 	mc->space.n_concurrencies = mc->concurrency.n;
+	mc->space.request_rates = mc->rates.v;
+	mc->space.n_request_rates = mc->rates.n;
 	mc->space.top_n = o->num_configs_per_model;
 	mc->space.default_mbs = mc->base->max_batch_size;
 	mc->space.default_instances = variant_instance_count(mc->base);

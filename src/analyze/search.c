@@ -177,6 +177,8 @@ void search_point_label(const struct search_point *p, char *buf, size_t size)
 	if (p->concurrency && n < size)
 		snprintf(buf + n, size - n, " @concurrency=%llu",
 			 (unsigned long long)p->concurrency);
+	else if (p->request_rate > 0 && n < size)
+		snprintf(buf + n, size - n, " @request_rate=%g", p->request_rate);
 }
 
 bool search_prediction(const struct search *s, struct search_prediction *out)

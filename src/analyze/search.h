@@ -33,6 +33,7 @@ struct search_point {
 	int32_t preferred_batch_size;   /* its one preferred size (0: none) */
 	long manual;            /* manual combination index; -1: none */
 	uint64_t concurrency;   /* measure at this one concurrency (batch 1); 0: the run's sweep */
+	double request_rate;    /* or at this one request rate (batch 1); 0: none */
 };
 
 /** The space a strategy walks. Plain value struct, borrowed by the search. */
@@ -54,6 +55,8 @@ struct search_space {
 	bool user_concurrency_min, user_concurrency_max;
 	const uint64_t *concurrencies;  /* the run's explicit list (-c); n 0: doubling min..max */
 	size_t n_concurrencies;
+	const double *request_rates;    /* the run's request rates: its loads instead when n > 0 */
+	size_t n_request_rates;
 	const uint32_t *queue_delays_us; /* predictive: dynamic batching delays searched */
 	size_t n_queue_delays;
 	size_t top_n;                   /* quick: configurations swept after the climb */

@@ -60,8 +60,9 @@ struct pred {
 	const struct objective_set *obj;
 	struct pconf *confs;
 	size_t n_confs;
-	uint64_t *loads;
+	double *loads;                  /* clients, or requests/s with rates */
 	size_t n_loads;
+	bool rates;                     /* the run's loads are request rates */
 	unsigned char *measured;        /* [conf * n_loads + load] */
 	struct observation *obs;
 	size_t n_obs;
@@ -122,14 +123,20 @@ static void space_build(struct pred *p)
 			}
 		}
 	}
-	if (sp->n_concurrencies) {
+	if (sp->n_request_rates) {
+		p->rates = true;
+		p->loads = xcalloc(sp->n_request_rates, sizeof(*p->loads));
+		memcpy(p->loads, sp->request_rates, sp->n_request_rates * sizeof(*p->loads));
+		p->n_loads = sp->n_request_rates;
+	} else if (sp->n_concurrencies) {
 		p->loads = xcalloc(sp->n_concurrencies, sizeof(*p->loads));
-		memcpy(p->loads, sp->concurrencies, sp->n_concurrencies * sizeof(*p->loads));
+		for (size_t i = 0; i < sp->n_concurrencies; i++)
+			p->loads[i] = (double)sp->concurrencies[i];
 		p->n_loads = sp->n_concurrencies;
 	} else {
 		for (uint64_t c = sp->min_concurrency; c && c <= sp->max_concurrency; c *= 2) {
 			p->loads = xreallocarray(p->loads, p->n_loads + 1, sizeof(*p->loads));
-			p->loads[p->n_loads++] = c;
+			p->loads[p->n_loads++] = (double)c;
 		}
 	}
 	p->measured = xcalloc(p->n_confs * p->n_loads + 1, 1);
@@ -139,7 +146,8 @@ static void space_build(struct pred *p)
 		p->budget = PRED_MIN_BUDGET;
 }
 
-static void point_of(const struct pred *p, const struct pconf *c, uint64_t load,
+/* Configuration c measured at one load (0: the run's sweep). */
+static void point_of(const struct pred *p, const struct pconf *c, double load,
 		     struct search_point *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -151,14 +159,28 @@ static void point_of(const struct pred *p, const struct pconf *c, uint64_t load,
 		out->queue_delay_us = c->delay_us;
 		out->preferred_batch_size = c->preferred;
 	}
-	out->concurrency = load;
+	if (p->rates)
+		out->request_rate = load;
+	else
+		out->concurrency = (uint64_t)load;
 }
 
-static uint64_t clamp_load(const struct pred *p, uint64_t c)
+/*
+ * The load of a probe that wants c clients busy: c clamped to the run's
+ * concurrencies; with request rates, the highest rate (the one that keeps
+ * the most requests in the server).
+ */
+static double probe_load(const struct pred *p, uint64_t c)
 {
-	uint64_t lo = p->loads[0], hi = p->loads[p->n_loads - 1];
+	double lo = p->loads[0], hi = p->loads[0];
 
-	return c < lo ? lo : c > hi ? hi : c;
+	for (size_t i = 1; i < p->n_loads; i++) {
+		lo = p->loads[i] < lo ? p->loads[i] : lo;
+		hi = p->loads[i] > hi ? p->loads[i] : hi;
+	}
+	if (p->rates)
+		return hi;
+	return (double)c < lo ? lo : (double)c > hi ? hi : (double)c;
 }
 
 /* The probes of phase 2 (docs/search.md). */
@@ -170,7 +192,7 @@ static void probes_plan(struct pred *p)
 
 	if (sp->batching && sp->max_mbs > 1) {
 		c = (struct pconf){ 1, th0, sp->max_mbs, 0, 0 };
-		point_of(p, &c, clamp_load(p, (uint64_t)sp->max_mbs), &p->probes[p->n_probes++]);
+		point_of(p, &c, probe_load(p, (uint64_t)sp->max_mbs), &p->probes[p->n_probes++]);
 	}
 	if (sp->max_instances > 1) {
 		int32_t inst = sp->max_instances;
@@ -179,11 +201,11 @@ static void probes_plan(struct pred *p)
 			inst = sp->max_cpu_threads / th0 > 1 ? sp->max_cpu_threads / th0 : 1;
 		c = (struct pconf){ inst, th0, sp->batching ? sp->min_mbs : 0, 0, 0 };
 		if (inst > 1)
-			point_of(p, &c, clamp_load(p, (uint64_t)inst * 2), &p->probes[p->n_probes++]);
+			point_of(p, &c, probe_load(p, (uint64_t)inst * 2), &p->probes[p->n_probes++]);
 	}
 	for (size_t t = 1; t < sp->n_threads && p->n_probes < PRED_MAX_PROBES; t++) {
 		c = (struct pconf){ 1, sp->threads[t], sp->batching ? sp->min_mbs : 0, 0, 0 };
-		point_of(p, &c, clamp_load(p, 1), &p->probes[p->n_probes++]);
+		point_of(p, &c, probe_load(p, 1), &p->probes[p->n_probes++]);
 	}
 }
 
@@ -229,8 +251,8 @@ static void mark_measured(struct pred *p)
 						 pc->preferred != p->obs[i].preferred)))
 				continue;
 			for (size_t l = 0; l < p->n_loads; l++)
-				if (ob->load.kind == DES_CONCURRENCY &&
-				    (double)p->loads[l] == ob->load.value)
+				if (ob->load.kind == (p->rates ? DES_REQUEST_RATE : DES_CONCURRENCY) &&
+				    p->loads[l] == ob->load.value)
 					p->measured[c * p->n_loads + l] = 1;
 		}
 	}
@@ -266,7 +288,7 @@ static void optimistic(const struct figures *f, double u, struct figures *out)
 	}
 }
 
-/* The prediction for configuration pc under `load` clients. */
+/* The prediction for configuration pc under `load` (clients, or requests/s with rates). */
 static bool predict_conf(const struct pred *p, const struct pconf *pc, double load,
 			 struct figures *f)
 {
@@ -279,7 +301,7 @@ static bool predict_conf(const struct pred *p, const struct pconf *pc, double lo
 		.n_preferred = pref ? 1 : 0,
 		.max_queue_delay_us = pc->delay_us,
 	};
-	struct des_load dl = { DES_CONCURRENCY, load, false, 1 };
+	struct des_load dl = { p->rates ? DES_REQUEST_RATE : DES_CONCURRENCY, load, false, 1 };
 	struct predict_result r;
 
 	if (predict_run(p->fit, &dc, pc->threads, &dl, PRED_REQUESTS, &r, NULL))
@@ -290,7 +312,7 @@ static bool predict_conf(const struct pred *p, const struct pconf *pc, double lo
 
 static bool predict_point(const struct pred *p, size_t c, size_t l, struct figures *f)
 {
-	return predict_conf(p, &p->confs[c], (double)p->loads[l], f);
+	return predict_conf(p, &p->confs[c], p->loads[l], f);
 }
 
 /*
@@ -363,9 +385,9 @@ static void probe_predict(struct pred *p, const struct search_point *pt)
 {
 	struct pconf c = { pt->instance_count, pt->threads, pt->max_batch_size,
 			   pt->preferred_batch_size, pt->queue_delay_us };
+	double load = p->rates ? pt->request_rate : (double)pt->concurrency;
 
-	if (!p->n_obs || !refit(p, true) || !predict_conf(p, &c, (double)pt->concurrency,
-							  &p->pick.fig))
+	if (!p->n_obs || !refit(p, true) || !predict_conf(p, &c, load, &p->pick.fig))
 		return;
 	p->pick.rel_uncertainty = predict_fit_uncertainty(p->fit);
 	p->pick.probe = true;
@@ -392,7 +414,7 @@ static int predictive_start(const struct search_space *space,
 	p->obj = objectives;
 	space_build(p);
 	if (!p->n_loads || !p->n_confs) {
-		const char *what = p->n_loads ? "configuration" : "concurrency";
+		const char *what = p->n_loads ? "configuration" : "concurrency or request rate";
 
 		predictive_free(p);
 		return it_error_set(err, IT_ERR_INVALID, "the predictive search has no %s to search",

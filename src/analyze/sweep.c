@@ -669,8 +669,9 @@ static void values_add(double **v, size_t *n, size_t *alloc, double x)
 }
 
 /*
- * The load levels of a sweep: the point's one concurrency, the lists (up to
- * the options' LIST_MAX values each), or doubling. Caller frees *out.
+ * The load levels of a sweep: the point's one concurrency or request rate,
+ * the lists (up to the options' LIST_MAX values each), or doubling. Caller
+ * frees *out.
  */
 static size_t load_plan(const struct model_ctx *mc, const struct analyze_options *o,
 			const struct search_point *pt, enum load_kind *kind, double **out)
@@ -681,6 +682,9 @@ static size_t load_plan(const struct model_ctx *mc, const struct analyze_options
 	*kind = LOAD_CONCURRENCY;
 	if (pt->concurrency) {
 		values_add(&v, &n, &alloc, (double)pt->concurrency);
+	} else if (pt->request_rate > 0) {
+		*kind = LOAD_REQUEST_RATE;
+		values_add(&v, &n, &alloc, pt->request_rate);
 	} else if (mc->rates.n) {
 		*kind = LOAD_REQUEST_RATE;
 		for (size_t i = 0; i < mc->rates.n; i++)
@@ -914,8 +918,9 @@ int sweep_point(struct analyzer *a, struct model_ctx *mc, struct store_variant *
 		struct point_outcome *po, struct it_error *err)
 {
 	uint64_t one = 1;
-	const uint64_t *batches = pt->concurrency || !mc->batches.n ? &one : mc->batches.v;
-	size_t n_batches = pt->concurrency || !mc->batches.n ? 1 : mc->batches.n;
+	bool one_load = pt->concurrency || pt->request_rate > 0;
+	const uint64_t *batches = one_load || !mc->batches.n ? &one : mc->batches.v;
+	size_t n_batches = one_load || !mc->batches.n ? 1 : mc->batches.n;
 	struct sweep_state st;
 	double *batch_tp = NULL;
 	size_t n_batch_tp = 0, alloc_batch_tp = 0;

@@ -259,6 +259,7 @@ static char *point_label(const struct model_ctx *mc, const struct search_point *
 	struct strbuf sb;
 
 	lp.concurrency = 0;
+	lp.request_rate = 0;
 	if (pt->manual < 0 || (size_t)pt->manual >= mc->spec->manual.n_overlays) {
 		lp.manual = -1;
 		search_point_label(&lp, label, sizeof(label));

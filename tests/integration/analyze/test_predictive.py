@@ -9,6 +9,8 @@
 - A model that does not batch: the space is instances only, and it works.
 - Run again on the same export folder: the same decisions (every point is
   reused from results.db, nothing measured, the same recommendation).
+- Request rates instead of concurrencies: the search measures and predicts
+  at the run's rates.
 - A latency budget that nothing meets: the analysis says so and names the
   closest configuration.
 - A remote server that sends no batch_stats (as an older Triton: here a
@@ -95,29 +97,44 @@ def against_brute(c, infertune, scratch):
     c.equal(best_throughput(pred), tp, "resume: the same recommendation")
 
 
+def predictive_unbatched(c, infertune, scratch, name, what, extra=()):
+    """Predictive analysis of a sim model that does not batch: 3 ms on 2 slots
+    (one instance serves 333/s, two 666/s). Returns (export, process)."""
+    cfg = sim_config(name, base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
+    repo = write_repo(os.path.join(scratch, "repo_" + name), {name: cfg})
+    export = os.path.join(scratch, name)
+    p = analyze(infertune, ["--model-repository", repo, "--profile-models", name,
+                            "--export-path", export, "--run-config-search-mode", "predictive"]
+                + list(extra) + COMMON, check=0)
+    c.equal(p.returncode, 0, what + ": analyze exits 0")
+    return export, p
+
+
 def no_batching(c, infertune, scratch):
-    cfg = sim_config("simnb", base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
-    repo = write_repo(os.path.join(scratch, "repo_nb"), {"simnb": cfg})
-    export = os.path.join(scratch, "nb")
-    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simnb",
-                            "--export-path", export, "--run-config-search-mode",
-                            "predictive"] + COMMON, check=0)
-    c.equal(p.returncode, 0, "no batching: analyze exits 0")
+    export, _ = predictive_unbatched(c, infertune, scratch, "simnb", "no batching")
     rows = query(export, """SELECT v.instance_count, v.max_batch_size FROM rankings r
                             JOIN variants v ON v.id = r.variant_id ORDER BY r.rank""")
     c.check(rows and rows[0][0] == 2 and all(r[1] == 0 for r in rows),
             "no batching: 2 instances on 2 slots win, nothing batches", rows)
 
 
+def request_rates(c, infertune, scratch):
+    export, _ = predictive_unbatched(c, infertune, scratch, "simrate", "request rates",
+                                     ["--request-rate", "150,450", "--latency-budget", "30"])
+    kinds = query(export, "SELECT DISTINCT load_kind FROM measurements")
+    c.equal(kinds, [("request_rate",)], "request rates: every level is a request rate")
+    preds = query(export, "SELECT load_kind, load_value FROM predictions")
+    c.check(preds and all(k == "request_rate" and v in (150, 450) for k, v in preds),
+            "request rates: predictions are made at the run's rates", preds)
+    rows = query(export, """SELECT v.instance_count FROM rankings r
+                            JOIN variants v ON v.id = r.variant_id ORDER BY r.rank""")
+    c.check(rows and rows[0][0] == 2, "request rates: 2 instances serve 450/s, 1 cannot", rows)
+
+
 def nothing_meets(c, infertune, scratch):
     # 3 ms per execution: a p99 of 1 ms is out of reach.
-    cfg = sim_config("simslow", base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
-    repo = write_repo(os.path.join(scratch, "repo_slow"), {"simslow": cfg})
-    export = os.path.join(scratch, "slow")
-    p = analyze(infertune, ["--model-repository", repo, "--profile-models", "simslow",
-                            "--export-path", export, "--run-config-search-mode", "predictive",
-                            "--latency-budget", "1"] + COMMON, check=0)
-    c.equal(p.returncode, 0, "nothing meets: analyze exits 0")
+    export, p = predictive_unbatched(c, infertune, scratch, "simslow", "nothing meets",
+                                     ["--latency-budget", "1"])
     best = query(export, """SELECT v.name FROM rankings r JOIN variants v ON v.id = r.variant_id
                             WHERE r.rank = 1""")
     c.check(best and "NO configuration met the constraints" in p.stdout and
@@ -197,6 +214,7 @@ def remote_without_batch_stats(c, infertune, scratch):
 def run(c, infertune, scratch):
     against_brute(c, infertune, scratch)
     no_batching(c, infertune, scratch)
+    request_rates(c, infertune, scratch)
     nothing_meets(c, infertune, scratch)
     remote_without_batch_stats(c, infertune, scratch)
 
