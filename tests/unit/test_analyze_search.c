@@ -4,7 +4,8 @@
  * rule, manual's cross product, quick's hill climbing (it reaches the
  * optimum with fewer points than brute, honours constraints, sweeps the
  * best configurations at the end) and determinism (the same outcomes give
- * the same points, which is what --resume relies on).
+ * the same points, which is what --resume relies on), and the predictive
+ * search's paths that need no fit (nothing to fit from, a space of one point).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -393,6 +394,68 @@ static void test_quick_unbounded_without_user_bounds(void **state)
 	assert_true(max_mbs > 8);
 }
 
+/*
+ * The predictive search fed outcomes without batch statistics (here: no
+ * configuration nor measurements at all, as a server that sends none
+ * gives nothing to fit): after the default and the probes it says so and
+ * measures brute's configurations, each over the run's sweep, never a
+ * queue delay brute does not search.
+ */
+static void test_predictive_without_batch_stats(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	struct search *s = NULL;
+	struct search_point p;
+	struct search_outcome out;
+	struct figures f;
+	size_t n = 0, swept = 0;
+	bool noted = false;
+
+	(void)state;
+	assert_int_equal(search_new(&search_predictive, &sp, &o, &s, NULL), 0);
+	memset(&f, 0, sizeof(f));
+	figures_set(&f, FIG_THROUGHPUT, 100);
+	while (search_next(s, &p)) {
+		assert_true(++n < 64);
+		noted = noted || strstr(search_note(s), "measuring brute search's configurations");
+		assert_false(search_prediction(s, &(struct search_prediction){ 0 }));
+		if (noted) {
+			assert_int_equal(p.queue_delay_us, 0);
+			assert_int_equal(p.preferred_batch_size, 0);
+			assert_int_equal(p.concurrency, 0);
+			swept++;
+		}
+		memset(&out, 0, sizeof(out));
+		out.measured = true;
+		out.max_throughput = 100;
+		out.best = &f;
+		search_feed(s, &out);
+	}
+	assert_true(noted);
+	/* Brute's space: 3 instance counts x max_batch_size 1, 2, 4, 8. */
+	assert_int_equal(swept, 12);
+	search_free(s);
+}
+
+/* A space of one point: the default, then that point, then the end. */
+static void test_predictive_one_point(void **state)
+{
+	struct search_space sp = space();
+	struct objective_set o = objectives();
+	struct trace t;
+
+	(void)state;
+	sp.max_mbs = 1;
+	sp.max_instances = 1;
+	sp.min_concurrency = sp.max_concurrency = 1;
+	drive(&search_predictive, &sp, &o, &t, NULL);
+	assert_int_equal(t.n, 2);
+	assert_true(t.pts[0].is_default);
+	assert_int_equal(t.pts[1].instance_count, 1);
+	assert_int_equal(t.pts[1].max_batch_size, 1);
+}
+
 static void test_label(void **state)
 {
 	struct search_point p;
@@ -416,6 +479,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_brute_order),
+		cmocka_unit_test(test_predictive_without_batch_stats),
+		cmocka_unit_test(test_predictive_one_point),
 		cmocka_unit_test(test_brute_stops_at_failure),
 		cmocka_unit_test(test_brute_plateau),
 		cmocka_unit_test(test_brute_without_batching_and_threads),
