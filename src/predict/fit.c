@@ -40,6 +40,7 @@
 #define FIT_REQUESTS 4000               /* per simulated observation while fitting */
 #define FIT_MAX_BATCH ((int64_t)1 << 16)
 #define FIT_SHARED_STEP 0.25            /* processor-sharing candidates: P in steps of this */
+#define FIT_FRACTION_GAIN 0.25          /* a fractional P must miss this share less to win */
 
 /* The model of one thread count. */
 struct fit_class {
@@ -206,13 +207,20 @@ static double class_miss(const struct predict_fit *f, const struct fit_class *fc
 	return sum;
 }
 
-/* The device that misses fc's observations least; one slot without a multi-instance level. */
+/*
+ * The device that misses fc's observations least; one slot without a
+ * multi-instance level. Whole-number parallelism (slots or processor
+ * sharing) is tried first; a fractional sharing replaces the best of those
+ * only when it misses by FIT_FRACTION_GAIN less: on a few noisy levels a
+ * finer candidate otherwise wins by fitting the noise (1.75 shared
+ * against the 2 slots a sim device has).
+ */
 static void fit_device(const struct predict_fit *f, struct fit_class *fc,
 		       const struct predict_obs *obs, size_t n)
 {
 	int max_inst = 1;
-	double best = INFINITY;
-	struct des_device keep = { DES_SLOTS, 1 };
+	double best = INFINITY, best_fraction = INFINITY;
+	struct des_device keep = { DES_SLOTS, 1 }, fraction = keep;
 
 	for (size_t i = 0; i < n; i++)
 		if (obs[i].threads == fc->threads && obs[i].config.instances > max_inst)
@@ -224,17 +232,21 @@ static void fit_device(const struct predict_fit *f, struct fit_class *fc,
 		double step = kind == 0 ? 1 : FIT_SHARED_STEP;
 
 		for (double p = 1; p <= max_inst + 1e-9; p += step) {
+			bool whole = p == floor(p);
 			double miss;
 
 			fc->device = (struct des_device){ kind == 0 ? DES_SLOTS : DES_SHARED, p };
 			miss = class_miss(f, fc, obs, n);
-			if (miss < best * (1 - 1e-9)) {
+			if (whole && miss < best * (1 - 1e-9)) {
 				best = miss;
 				keep = fc->device;
+			} else if (!whole && miss < best_fraction * (1 - 1e-9)) {
+				best_fraction = miss;
+				fraction = fc->device;
 			}
 		}
 	}
-	fc->device = keep;
+	fc->device = best_fraction < best * (1 - FIT_FRACTION_GAIN) ? fraction : keep;
 }
 
 /* ---- the fit ------------------------------------------------------------- */
