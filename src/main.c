@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "profile", cmd_profile, "measure a served model under load (like perf_analyzer)" },
 	{ "analyze", cmd_analyze, "search for the best serving configuration of a model" },
 	{ "report", cmd_report, "write CSVs, charts and the HTML/PDF report of an analysis" },
+	{ "predict", cmd_predict, "predict a configuration or load an analysis did not measure" },
 	{ "config", cmd_config, "check or print a config.pbtxt (text or JSON form)" },
 	{ "repo", cmd_repo, "list the models of one or more model repositories" },
 	{ "version", cmd_version, "print the version" },

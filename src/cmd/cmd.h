@@ -31,6 +31,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /** Prints the formatted error ("file:line:col: message") and a newline to stderr. */
 void cmd_print_error(const struct it_error *err);

@@ -38,7 +38,6 @@
 
 #define FIT_MIN_UNCERTAINTY 0.03
 #define FIT_REQUESTS 4000               /* per simulated observation while fitting */
-#define FIT_MAX_BATCH ((int64_t)1 << 16)
 #define FIT_SHARED_STEP 0.25            /* processor-sharing candidates: P in steps of this */
 #define FIT_FRACTION_GAIN 0.25          /* a fractional P must miss this share less to win */
 
@@ -87,8 +86,8 @@ static size_t exec_points(const struct predict_obs *obs, size_t n, int32_t threa
 			const struct predict_batch *b = &obs[i].batches[k];
 			size_t j;
 
-			if (b->batch_size < 1 || b->batch_size > FIT_MAX_BATCH || !b->executions ||
-			    !isfinite(b->compute_ns) || b->compute_ns < 0)
+			if (b->batch_size < 1 || b->batch_size > PREDICT_MAX_BATCH ||
+			    !b->executions || !isfinite(b->compute_ns) || b->compute_ns < 0)
 				continue;
 			for (j = 0; j < np && p[j].b != b->batch_size; j++)
 				;
@@ -341,9 +340,9 @@ int predict_fit_new(const struct predict_obs *obs, size_t n, int64_t max_batch,
 	size_t fitted = 0;
 	int rc;
 
-	if (max_batch < 1 || max_batch > FIT_MAX_BATCH)
+	if (max_batch < 1 || max_batch > PREDICT_MAX_BATCH)
 		return it_error_set(err, IT_ERR_INVALID, "max batch %lld is out of 1..%lld",
-				    (long long)max_batch, (long long)FIT_MAX_BATCH);
+				    (long long)max_batch, (long long)PREDICT_MAX_BATCH);
 	for (size_t i = 0; i < n; i++) {
 		rc = obs_check(&obs[i], i, err);
 		if (rc)
@@ -482,10 +481,12 @@ void predict_fit_describe(const struct predict_fit *f, char *buf, size_t size)
 
 		if (!fc->measured)
 			continue;
-		used += (size_t)snprintf(buf + used, size - used,
-					 "%sexec %.2f ms at batch 1, %.2f ms at %lld",
-					 used ? "; " : "", e[0] / 1e6, e[f->max_batch - 1] / 1e6,
-					 (long long)f->max_batch);
+		used += (size_t)snprintf(buf + used, size - used, "%sexec %.2f ms at batch 1",
+					 used ? "; " : "", e[0] / 1e6);
+		if (f->max_batch > 1 && used < size)
+			used += (size_t)snprintf(buf + used, size - used, ", %.2f ms at %lld",
+						 e[f->max_batch - 1] / 1e6,
+						 (long long)f->max_batch);
 		if (fc->threads && used < size)
 			used += (size_t)snprintf(buf + used, size - used, " (%d threads)",
 						 fc->threads);

@@ -18,6 +18,9 @@
 
 struct it_error;
 
+/** The largest max_batch a fit takes (predict_fit_new()). */
+#define PREDICT_MAX_BATCH ((int64_t)1 << 16)
+
 /** Executions at one batch size over a measured level. Plain value struct. */
 struct predict_batch {
 	int64_t batch_size;
@@ -51,9 +54,9 @@ struct predict_result {
 
 /**
  * Fits a model to obs[0..n) for configurations batching up to max_batch
- * (>= 1). Needs at least one observation with batch statistics; more
- * instance counts and batch sizes make it better (docs/predictor.md says
- * which). IT_ERR_INVALID when nothing can be fitted, with the reason.
+ * (1..PREDICT_MAX_BATCH). Needs at least one observation with batch
+ * statistics; more instance counts and batch sizes make it better
+ * (docs/predictor.md says which). IT_ERR_INVALID when nothing can be fitted, with the reason.
  * Deterministic. Caller frees with predict_fit_free().
  */
 int predict_fit_new(const struct predict_obs *obs, size_t n, int64_t max_batch,

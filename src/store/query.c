@@ -97,7 +97,8 @@ int store_models_list(struct store *s, struct store_model **out, size_t *n,
 	size_t count = 0, alloc = 0;
 	int rc, step;
 
-	rc = store_prepare(s, "SELECT id, name, platform, backend, repository FROM models "
+	rc = store_prepare(s, "SELECT id, name, platform, backend, repository, config_pbtxt "
+			   "FROM models "
 			   "ORDER BY id", &st, err);
 	if (rc)
 		goto out;
@@ -111,6 +112,7 @@ int store_models_list(struct store *s, struct store_model **out, size_t *n,
 		m->platform = store_column_strdup(st, 2);
 		m->backend = store_column_strdup(st, 3);
 		m->repository = store_column_strdup(st, 4);
+		m->config_pbtxt = store_column_strdup(st, 5);
 	}
 	if (step != SQLITE_DONE)
 		rc = store_db_error(s, err, "reading models");
@@ -135,6 +137,7 @@ void store_model_release(struct store_model *m)
 	free(m->platform);
 	free(m->backend);
 	free(m->repository);
+	free(m->config_pbtxt);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -54,6 +54,7 @@ struct store_model {
 	char *platform;
 	char *backend;
 	char *repository;
+	char *config_pbtxt;             /* the model's own configuration as found at the first run */
 };
 
 /**

@@ -1677,11 +1677,12 @@ int store_measurements_of_variant(struct store *s, int64_t variant_id,
 	int rc, step;
 
 	strbuf_init(&sql, 0);
-	/* A level's sweep comes before its interleaved re-measurement. */
+	/* A level's sweep comes before its interleaved re-measurement (schema 1: no phase). */
 	strbuf_addf(&sql, "SELECT " MEAS_FIXED ", %s, %s FROM measurements WHERE variant_id = ?%s "
-		    "ORDER BY batch_size, load_kind, load_value, phase = 'interleaved', id",
+		    "ORDER BY batch_size, load_kind, load_value, %sid",
 		    s->figure_columns, s->meas_v2_columns,
-		    profile_key ? " AND profile_key = ?" : "");
+		    profile_key ? " AND profile_key = ?" : "",
+		    s->has_v2 ? "phase = 'interleaved', " : "");
 	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)

@@ -19,9 +19,9 @@ ROOT=$(cd "$DATA/../.." && pwd)
 # take it out of this list (and give it its own integration test).
 UNBUILT=""
 # Every command `infertune --help` must list.
-COMMANDS="serve profile analyze report config repo version"
+COMMANDS="serve profile analyze report predict config repo version"
 # Built commands whose --help must succeed.
-BUILT="config repo version serve profile analyze report"
+BUILT="config repo version serve profile analyze report predict"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/infertune-cli.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
