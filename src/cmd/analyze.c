@@ -138,6 +138,12 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A file size limit (ulimit -f) reached while writing results.db must
+	 * be an error the store reports (SQLite's "disk is full"), with every
+	 * committed measurement kept, not a signal that kills the analysis.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 /* ---- options ---------------------------------------------------------------- */
@@ -478,7 +484,8 @@ static void print_capacity(const char *text)
 	}
 }
 
-static void print_summary(const struct analyze_summary *s, const struct analyze_options *o)
+static void print_summary(const struct analyze_summary *s, const struct analyze_options *o,
+			  bool failed)
 {
 	char wall[32], inside[32];
 	bool capacity = false;
@@ -486,7 +493,8 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 	fmt_duration(s->wall_s, wall, sizeof(wall));
 	fmt_duration(s->windows_s, inside, sizeof(inside));
 	printf("%s: %zu measurement%s taken, %zu reused from results.db, in %s",
-	       s->interrupted ? "Analysis interrupted" : "Analysis complete", s->measured,
+	       s->interrupted ? "Analysis interrupted" : failed ? "Analysis stopped by an error" :
+	       "Analysis complete", s->measured,
 	       s->measured == 1 ? "" : "s", s->reused, wall);
 	if (s->measured && s->wall_s > 0)
 		printf(" (%s in measurement windows, overhead %.1f%%)", inside,
@@ -634,7 +642,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	rc = analyzer_run(an, &err);
 	clear_line(&view);
-	print_summary(analyzer_summary(an), &a.o);
+	print_summary(analyzer_summary(an), &a.o, rc != 0);
 	if (rc == IT_ERR_STATE && analyzer_summary(an)->interrupted) {
 		status = EXIT_INTERRUPTED;
 	} else if (rc) {

@@ -128,6 +128,43 @@ static double parse_iso(const char *s)
 	return (double)timegm(&tm) + ms / 1000.0;
 }
 
+/*
+ * What the user can do about an SQLite error code (and the errno of the
+ * system call that failed, for an I/O error): a damaged file, a full disk
+ * or size limit, a file locked by another program. "" for the others.
+ */
+static const char *db_advice(int code, int sys_errno)
+{
+	if ((code & 0xff) == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EFBIG ||
+					      sys_errno == EDQUOT))
+		code = SQLITE_FULL;
+	if (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC ||
+	    code == SQLITE_IOERR_TRUNCATE || code == SQLITE_IOERR_SHMSIZE)
+		return " (writing the file failed: the disk may be full or the file at its size "
+		       "limit (ulimit -f); every measurement committed before is kept: fix it and "
+		       "run again with the same export path to resume)";
+	switch (code & 0xff) {
+	case SQLITE_NOTADB:
+		return " (not an SQLite database: not an infertune results.db)";
+	case SQLITE_CORRUPT:
+		return " (the file is damaged: truncated or overwritten; infertune leaves it as it "
+		       "is: move it aside to start afresh, or restore a copy)";
+	case SQLITE_FULL:
+		return " (the disk is full or the file hit its size limit: every measurement "
+		       "committed before is kept; free space and run again with the same export "
+		       "path to resume)";
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return " (the file or its folder is not writable)";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return " (another program holds the file locked)";
+	default:
+		return "";
+	}
+}
+
 int store_db_error(struct store *s, struct it_error *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(s->db);
@@ -135,8 +172,8 @@ int store_db_error(struct store *s, struct it_error *err, const char *what)
 	if ((code & 0xff) == SQLITE_CONSTRAINT)
 		return it_error_set(err, IT_ERR_STATE, "%s: %s: %s", s->path, what,
 				    sqlite3_errmsg(s->db));
-	return it_error_set(err, IT_ERR_IO, "%s: %s: %s", s->path, what,
-			    sqlite3_errmsg(s->db));
+	return it_error_set(err, IT_ERR_IO, "%s: %s: %s%s", s->path, what,
+			    sqlite3_errmsg(s->db), db_advice(code, sqlite3_system_errno(s->db)));
 }
 
 static int exec_sql(struct store *s, const char *sql, struct it_error *err)
@@ -145,8 +182,10 @@ static int exec_sql(struct store *s, const char *sql, struct it_error *err)
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		it_error_set(err, IT_ERR_IO, "%s: %s", s->path,
-			     msg ? msg : sqlite3_errstr(rc));
+		it_error_set(err, IT_ERR_IO, "%s: %s%s", s->path,
+			     msg ? msg : sqlite3_errstr(rc),
+			     db_advice(sqlite3_extended_errcode(s->db),
+				       sqlite3_system_errno(s->db)));
 		sqlite3_free(msg);
 		return IT_ERR_IO;
 	}
@@ -638,6 +677,36 @@ static int create_schema(struct store *s, struct it_error *err)
 	return rc;
 }
 
+/*
+ * SQLite's quick_check over the whole file (milliseconds for a results.db
+ * of a few MB): a damaged file is refused before anything reads or writes
+ * it, so an analysis never runs on, or adds to, a file it cannot trust.
+ */
+static int integrity_check(struct store *s, struct it_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *first;
+	int rc;
+
+	rc = store_prepare(s, "PRAGMA quick_check(1)", &st, err);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = store_db_error(s, err, "checking the file");
+	} else {
+		first = (const char *)sqlite3_column_text(st, 0);
+		if (!first || strcmp(first, "ok")) {
+			rc = it_error_set(err, IT_ERR_IO, "%s: damaged: %s%s", s->path,
+					  first ? first : "(no answer)", db_advice(SQLITE_CORRUPT, 0));
+			for (char *c = err ? err->message : NULL; c && *c; c++)
+				if (*c == '\n')
+					*c = ' ';
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int user_version(struct store *s, int *version, struct it_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -705,12 +774,13 @@ int store_open(const char *path, struct store **out, struct it_error *err)
 	 * the analysis, and a crash mid-commit leaves the last committed state.
 	 * synchronous=FULL: a committed measurement survives a power cut too.
 	 */
+	rc = integrity_check(s, err);
+	if (rc)
+		goto out;
 	rc = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 		      "PRAGMA foreign_keys=ON;", err);
-	if (rc) {
-		it_error_prefix(err, "not an SQLite database?");
+	if (rc)
 		goto out;
-	}
 	rc = user_version(s, &version, err);
 	if (rc)
 		goto out;
@@ -782,6 +852,9 @@ int store_open_readonly(const char *path, struct store **out,
 		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	rc = integrity_check(s, err);
+	if (rc)
+		goto out;
 	/* A file of schema 1 (or no infertune file: its first query fails) lacks them. */
 	store_table_has_column(s, "measurements", "phase", &s->has_v2, NULL);
 	/* Schemas 1 and 2 have no batch_stats table (no table: no column either). */

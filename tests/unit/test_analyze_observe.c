@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "analyze/observe.h"
 #include "predict/fit.h"
 #include "store/store.h"
@@ -334,6 +336,7 @@ static void test_not_a_results_db(void **state)
 	struct store *s = NULL;
 	struct observation_set set;
 	struct it_error err = { 0 };
+	sqlite3 *db;
 	FILE *f;
 
 	(void)state;
@@ -343,6 +346,16 @@ static void test_not_a_results_db(void **state)
 	assert_non_null(f);
 	fputs("not a database, just text that is long enough to be a page header\n", f);
 	fclose(f);
+	/* Not SQLite at all: the store's open says so. */
+	assert_int_equal(store_open_readonly(path, &s, &err), IT_ERR_IO);
+	assert_non_null(strstr(err.message, "not an infertune results.db"));
+	unlink(path);
+	/* SQLite, but another program's: the read-back says so. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE notes (t TEXT)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	memset(&err, 0, sizeof(err));
 	assert_int_equal(store_open_readonly(path, &s, NULL), 0);
 	assert_int_equal(observation_set_read(s, NULL, &set, &err), IT_ERR_INVALID);
 	assert_non_null(strstr(err.message, "not an infertune results.db"));

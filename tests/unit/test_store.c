@@ -1095,11 +1095,12 @@ static void test_query_missing_tables(void **state)
 	assert_non_null(f);
 	fputs("not an SQLite file, whatever its name says\n", f);
 	fclose(f);
-	/* Opening succeeds; the first read says what the file is not. */
-	s = open_ro(path);
-	assert_int_equal(store_run_count(s, &runs, &err), IT_ERR_IO);
+	/* Opening checks the file and says what it is not. */
+	s = NULL;
+	assert_int_equal(store_open_readonly(path, &s, &err), IT_ERR_IO);
+	assert_null(s);
 	assert_non_null(strstr(err.message, "not a database"));
-	store_close(s);
+	assert_non_null(strstr(err.message, "not an infertune results.db"));
 	cleanup(path);
 	s = NULL;
 	assert_int_equal(store_open_readonly("/nonexistent/results.db", &s, &err), IT_ERR_IO);
