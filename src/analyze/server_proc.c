@@ -258,6 +258,8 @@ void server_proc_stop(struct server_proc *p)
 		double deadline = now_s() + p->stop_timeout_s;
 
 		kill(p->pid, SIGTERM);
+		/* A server frozen by SIGSTOP (a debugger, a test) takes the TERM once it runs. */
+		kill(p->pid, SIGCONT);
 		while (server_proc_alive(p, NULL, 0)) {
 			if (now_s() > deadline) {
 				kill(p->pid, SIGKILL);

@@ -591,7 +591,8 @@ static int measure_level(struct analyzer *a, const struct model_ctx *mc,
 			po.stop_level_early = race_stop;
 		sweep_measurement_init(a, mc, v, &ps, batch, kind, value, m);
 		result = level_profile(a, mc, &po, m0, batch, m, crash, crash_size);
-		if (result == LEVEL_INTERRUPTED)
+		/* A remote server that stopped answering: see sweep_unreachable(). */
+		if (result == LEVEL_INTERRUPTED || (result == LEVEL_CRASHED && !a->proc))
 			return result;
 		/* Model Analyzer's auto-adjust: a longer window when it did not stabilise. */
 		if (m->status == MEAS_UNSTABLE && adjust < a->o->max_auto_adjusts &&
@@ -753,21 +754,33 @@ static int sweep_load(struct analyzer *a, struct model_ctx *mc, struct store_var
 	return 0;
 }
 
-/* The server died while a level was measured: the variant failed (and a remote run ends). */
+/* The embedded server died while a level was measured: the variant failed. */
 static void sweep_crashed(struct analyzer *a, struct store_variant *v, struct sweep_state *st,
-			  struct point_outcome *po, const char *crash)
+			  const char *crash)
 {
-	enum variant_status status = a->proc && server_proc_killed(a->proc) ?
-				     VARIANT_OUT_OF_MEMORY : VARIANT_SERVER_CRASHED;
+	enum variant_status status = server_proc_killed(a->proc) ? VARIANT_OUT_OF_MEMORY :
+				     VARIANT_SERVER_CRASHED;
 
 	variant_set_status(a, v, status, crash);
 	store_event_add(a->store, a->run_id, v->id, "server_crashed", crash, NULL);
 	st->failed_variant = true;
-	if (!a->proc) {
-		a->fatal = true;
-		snprintf(a->fatal_msg, sizeof(a->fatal_msg), "%s", crash);
-		po->stop_all = true;
-	}
+}
+
+/*
+ * A remote server stopped answering while a level was measured: nothing
+ * says the variant is at fault, and the analysis cannot go on. It ends
+ * with everything measured before kept; the level in progress is not
+ * recorded and the variant keeps its status, so a resume measures both
+ * again, as after a kill of the analysis.
+ */
+static void sweep_unreachable(struct analyzer *a, struct store_variant *v,
+			      struct point_outcome *po, const char *why)
+{
+	store_event_add(a->store, a->run_id, v->id, "server_unreachable", why, NULL);
+	a->fatal = true;
+	snprintf(a->fatal_msg, sizeof(a->fatal_msg), "%s; run the same command again to "
+		 "resume once it answers", why);
+	po->stop_all = true;
 }
 
 /*
@@ -807,11 +820,16 @@ static int sweep_measure(struct analyzer *a, struct model_ctx *mc, struct store_
 		po->stop_all = true;
 		return 0;
 	}
+	if (lr == LEVEL_CRASHED && !a->proc) {
+		store_measurement_release(m);
+		sweep_unreachable(a, v, po, crash);
+		return 0;
+	}
 	a->summary.measured++;
 	a->fresh_s += mono_s() - t0;
 	a->fresh_n++;
 	if (lr == LEVEL_CRASHED)
-		sweep_crashed(a, v, st, po, crash);
+		sweep_crashed(a, v, st, crash);
 	*skip = false;
 	return 0;
 }
