@@ -1,9 +1,11 @@
 /*
  * The capacity answers and their sentences. Why from the measurements
  * only: a rate a configuration was not measured at is a prediction, and
- * predict/ gives those, labelled as such. Why the smallest client batch:
- * the capacity of a server is asked in the requests a client sends, and
- * levels of different batches do not add up to one rate.
+ * predict/ gives those (analyze/capacity_predict puts them into the
+ * answer), worded here as predictions beside the measured rates. Why the
+ * smallest client batch: the capacity of a server is asked in the
+ * requests a client sends, and levels of different batches do not add up
+ * to one rate.
  */
 #include "analyze/capacity.h"
 
@@ -71,13 +73,17 @@ static void row_of(const struct capacity_answer *a, const struct capacity_config
 
 		if (!l->valid || l->batch_size != a->batch || !figures_has(l->fig, FIG_LATENCY_P99))
 			continue;
+		tp = figures_get(l->fig, FIG_THROUGHPUT, 0);
+		r->measured_max = fmax(r->measured_max, tp);
+		if (l->load_kind == LOAD_REQUEST_RATE)
+			r->measured_max = fmax(r->measured_max,
+					       l->load_value * (double)l->batch_size);
 		if (!r->has_lightest || l->load_value < r->lightest_load) {
 			r->has_lightest = true;
 			r->lightest_kind = l->load_kind;
 			r->lightest_load = l->load_value;
 			r->lightest_p99_ms = l->fig->v[FIG_LATENCY_P99];
 		}
-		tp = figures_get(l->fig, FIG_THROUGHPUT, 0);
 		if (!within(l, a->budget_ms) || (r->sustains && tp <= r->rate))
 			continue;
 		r->sustains = true;
@@ -95,8 +101,15 @@ static void row_of(const struct capacity_answer *a, const struct capacity_config
 	 * servers serve 160.
 	 */
 	r->meets_target = r->rate >= CAPACITY_DELIVERED * a->target;
-	r->servers = r->meets_target ? 1 :
-		     (uint64_t)ceil(CAPACITY_DELIVERED * a->target / r->rate - 1e-9);
+	r->servers = r->meets_target ? 1 : capacity_servers(CAPACITY_DELIVERED * a->target, r->rate);
+}
+
+uint64_t capacity_servers(double target, double rate)
+{
+	if (!(rate > 0) || !(target > 0))
+		return 0;
+	/* 1e-9: a target of exactly k rates needs k servers, whatever the rounding. */
+	return (uint64_t)ceil(target / rate - 1e-9);
 }
 
 /* True when row i answers better than row j (-1: none yet); fewest servers first when by_servers. */
@@ -178,9 +191,35 @@ void capacity_fmt_rate(double v, char *buf, size_t size)
 		buf[used < size ? used : size - 1] = '\0';
 }
 
+/* "req/s" for a client batch of 1, else "infer/s". */
+static const char *unit_of(int64_t batch)
+{
+	return batch > 1 ? "infer/s" : "req/s";
+}
+
 const char *capacity_unit(const struct capacity_answer *a)
 {
-	return a->batch > 1 ? "infer/s" : "req/s";
+	return unit_of(a->batch);
+}
+
+void capacity_predicted_phrase(const struct capacity_predicted *p, int64_t batch,
+			       double measured_max, struct strbuf *sb)
+{
+	char rate[64];
+
+	if (!p->has)
+		return;
+	if (!(p->rate > 0)) {
+		capacity_fmt_rate(p->lightest, rate, sizeof(rate));
+		strbuf_addf(sb, "none, p99 %.2f ms ±%.0f%% even at %s %s", p->p99_ms,
+			    p->rel_uncertainty * 100, rate, unit_of(batch));
+		return;
+	}
+	capacity_fmt_rate(p->rate, rate, sizeof(rate));
+	strbuf_addf(sb, "%s %s ±%.0f%% within the budget", rate, unit_of(batch),
+		    p->rel_uncertainty * 100);
+	if (measured_max > 0 && p->rate > measured_max)
+		strbuf_adds(sb, ", beyond the levels measured");
 }
 
 void capacity_load_text(enum load_kind kind, double value, char *buf, size_t size)
@@ -200,6 +239,35 @@ static void target_phrase(const struct capacity_answer *a, struct strbuf *sb)
 		strbuf_addf(sb, " (request rate %g x batch %lld)", a->target_rate,
 			    (long long)a->batch);
 	strbuf_addf(sb, " at p99 <= %g ms", a->budget_ms);
+}
+
+void capacity_predicted_target(const struct capacity_predicted *p, double budget_ms,
+			       double target_rate, int64_t batch, const char *name,
+			       struct strbuf *sb)
+{
+	struct capacity_answer a;
+	uint64_t servers;
+	char rate[64];
+
+	if (!p->has)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.asked = a.has_target = true;
+	a.budget_ms = budget_ms;
+	a.batch = batch > 1 ? batch : 1;
+	a.target_rate = target_rate;
+	a.target = target_rate * (double)a.batch;
+	servers = capacity_servers(a.target, p->rate);
+	target_phrase(&a, sb);
+	if (!servers) {
+		strbuf_addf(sb, ", predicted: no number of servers like %s serves it (none of its "
+			    "rates is within the budget).\n", name);
+		return;
+	}
+	capacity_fmt_rate(p->rate, rate, sizeof(rate));
+	strbuf_addf(sb, ", predicted: %llu server%s like %s (%s %s%s within budget, ±%.0f%%).\n",
+		    (unsigned long long)servers, servers == 1 ? "" : "s", name, rate,
+		    capacity_unit(&a), servers == 1 ? "" : " each", p->rel_uncertainty * 100);
 }
 
 /* "instances × threads 2, max_batch_size 4". */
@@ -280,24 +348,39 @@ static void none_sentence(const struct capacity_answer *a, const struct capacity
 	strbuf_adds(sb, ".\n");
 }
 
-/* (b): the highest rate within the budget of each top configuration. */
-static void top_sentence(const struct capacity_answer *a, const struct capacity_config *cs,
-			 struct strbuf *sb)
+/*
+ * (b): the highest rate within the budget of each top configuration, the
+ * predicted one beside the measured; predicted_only: the predicted ones
+ * alone (no level is within the budget).
+ */
+static void top_list(const struct capacity_answer *a, const struct capacity_config *cs,
+		     bool predicted_only, struct strbuf *sb)
 {
 	bool first = true;
 
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct capacity_row *r = &a->rows[i];
 
-		if (!cs[i].top)
+		if (!cs[i].top || (predicted_only && !r->predicted.has))
 			continue;
 		strbuf_addf(sb, "%s%s ", first ? "" : "; ", cs[i].name);
 		first = false;
+		if (predicted_only) {
+			capacity_predicted_phrase(&r->predicted, a->batch, r->measured_max, sb);
+			continue;
+		}
 		if (r->sustains)
 			sustained_phrase(a, r, false, sb);
 		else
-			strbuf_adds(sb, r->has_lightest ? "none (p99 above the budget at every level)" :
-				    "none (no valid level)");
+			strbuf_adds(sb, r->has_lightest ?
+				    "none (p99 above the budget at every level" :
+				    "none (no valid level");
+		if (r->predicted.has) {
+			strbuf_adds(sb, r->sustains ? " (predicted: " : "; predicted: ");
+			capacity_predicted_phrase(&r->predicted, a->batch, r->measured_max, sb);
+		}
+		if (r->predicted.has || !r->sustains)
+			strbuf_addch(sb, ')');
 	}
 	if (!first)
 		strbuf_adds(sb, ".\n");
@@ -313,16 +396,16 @@ void capacity_sentences(const struct capacity_answer *a, const struct capacity_c
 		return;
 	for (size_t i = 0; i < a->n_rows; i++)
 		any = any || a->rows[i].sustains;
-	if (!any) {
+	if (!any)
 		none_sentence(a, cs, sb);
-		return;
-	}
-	if (a->has_target)
+	else if (a->has_target)
 		target_sentence(a, cs, sb);
 	strbuf_init(&top, 0);
-	top_sentence(a, cs, &top);
+	top_list(a, cs, !any, &top);
 	if (top.len)
-		strbuf_addf(sb, "Highest rate within p99 <= %g ms, as measured: %s", a->budget_ms,
-			    top.buf);
+		strbuf_addf(sb, "Highest rate within p99 <= %g ms, as %s: %s", a->budget_ms,
+			    any ? "measured" : "predicted (not measured)", top.buf);
 	strbuf_release(&top);
+	if (a->predict_note[0])
+		strbuf_addf(sb, "No predicted rate: %s.\n", a->predict_note);
 }

@@ -7,8 +7,11 @@
  * only: a configuration sustains the largest throughput it was measured
  * to deliver with its p99 within the budget. Pure functions, no I/O, so
  * analyze's summary and CSV and the report (from results.db alone) give
- * the same answers. Depends on analyze/tier (the cost order),
- * analyze/objective, store/ (figures, load kinds), util/.
+ * the same answers. Beside a top configuration's measured rate, the
+ * answer can hold the predictor's (struct capacity_predicted, filled by
+ * analyze/capacity_predict), always worded as a prediction. Depends on
+ * analyze/tier (the cost order), analyze/objective, store/ (figures, load
+ * kinds), util/.
  */
 #ifndef INFERTUNE_ANALYZE_CAPACITY_H
 #define INFERTUNE_ANALYZE_CAPACITY_H
@@ -58,6 +61,21 @@ struct capacity_question {
 	double target_rate;             /* requests/s, the largest swept rate; 0: none */
 };
 
+/**
+ * The predictor's highest rate within the budget for one configuration
+ * (predict_max_rate(), docs/predictor.md; analyze/capacity_predict.h
+ * fills it), shown beside the measured answer and labelled as a
+ * prediction. Plain value struct.
+ */
+struct capacity_predicted {
+	bool has;                       /* a prediction was made */
+	double rate;                    /* infer/s within the budget; 0: none, even the lightest
+					   rate tried misses it */
+	double p99_ms;                  /* the predicted p99 at rate (when none: at the lightest) */
+	double lightest;                /* when none: the lightest rate tried, infer/s */
+	double rel_uncertainty;         /* fraction (predict_result.rel_uncertainty) */
+};
+
 /** The answer for one configuration. */
 struct capacity_row {
 	bool sustains;                  /* a level within the budget */
@@ -73,6 +91,14 @@ struct capacity_row {
 	bool has_lightest;              /* a valid level at the batch, with a p99 */
 	enum load_kind lightest_kind;   /* its lowest load and the p99 there */
 	double lightest_load, lightest_p99_ms;
+	/*
+	 * infer/s: the most that a valid level at the batch loaded it with (its
+	 * throughput; for a request rate also the rate offered × the batch).
+	 * A predicted rate above it is beyond the levels measured.
+	 */
+	double measured_max;
+	struct capacity_predicted predicted; /* top configurations only; not set by
+						capacity_answer() */
 };
 
 /** Every answer. Release with capacity_answer_release(). */
@@ -89,6 +115,7 @@ struct capacity_answer {
 	long scale;                     /* (c) target above every rate: fewest servers; -1 */
 	uint64_t servers;               /* (c) how many */
 	long closest;                   /* nothing within the budget: lowest p99 at its lowest load; -1 */
+	char predict_note[1536];        /* why nothing was predicted; "" predicted or not tried */
 };
 
 /**
@@ -120,7 +147,11 @@ void capacity_answer_release(struct capacity_answer *a);
 /**
  * Appends the answers as sentences, each ending with '\n' (nothing when
  * not asked): the target's ("400 req/s at p99 <= 50 ms: ..."), then the
- * highest rates of the top configurations. cs is what a was answered for.
+ * highest rates of the top configurations, each with its predicted rate
+ * when it has one ("(predicted: 197.3 req/s ±5% within the budget)");
+ * when no level is within the budget, the predicted rates in a sentence
+ * of their own; last, a->predict_note ("No predicted rate: ..."). cs is
+ * what a was answered for.
  */
 void capacity_sentences(const struct capacity_answer *a, const struct capacity_config *cs,
 			struct strbuf *sb);
@@ -131,6 +162,31 @@ void capacity_sentences(const struct capacity_answer *a, const struct capacity_c
  * ("159.7"), two below.
  */
 void capacity_fmt_rate(double v, char *buf, size_t size);
+
+/**
+ * The predicted figure of p in words, for a client batch of `batch`:
+ * "197.3 req/s ±5% within the budget", with ", beyond the levels
+ * measured" when measured_max is below it (pass 0 to leave that out);
+ * "none, p99 22.10 ms ±5% even at 0.39 req/s" when no rate is within the
+ * budget. Nothing when p->has is false.
+ */
+void capacity_predicted_phrase(const struct capacity_predicted *p, int64_t batch,
+			       double measured_max, struct strbuf *sb);
+
+/**
+ * The predicted answer for a target of target_rate requests/s of `batch`
+ * items, in analyze's wording labelled as predicted: "500 req/s at p99 <=
+ * 50 ms, predicted: 3 servers like NAME (198.0 req/s each within budget,
+ * ±5%).\n" (capacity_servers() of the target and p->rate), or that no
+ * number of servers serves it when p has no rate. Nothing when p->has is
+ * false.
+ */
+void capacity_predicted_target(const struct capacity_predicted *p, double budget_ms,
+			       double target_rate, int64_t batch, const char *name,
+			       struct strbuf *sb);
+
+/** ceil(target / rate): servers of `rate` that serve `target`; 0 when rate is not > 0. */
+uint64_t capacity_servers(double target, double rate);
 
 /** "req/s" for a client batch of 1, else "infer/s". */
 const char *capacity_unit(const struct capacity_answer *a);

@@ -16,6 +16,7 @@
 
 #include "analyze/analyzer.h"
 #include "analyze/capacity.h"
+#include "analyze/capacity_predict.h"
 #include "analyze/objective.h"
 #include "analyze/tier.h"
 #include "model/config.h"
@@ -775,18 +776,22 @@ static void capacity_rows(struct csv_files *cf, const char *model, const struct 
 		if (r->servers)
 			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->servers);
 		csv_field(&cf->cap, buf, false);
+		csv_fixed_or_empty(&cf->cap, r->predicted.has && r->predicted.rate > 0,
+				   r->predicted.rate);
+		csv_fixed_or_empty(&cf->cap, r->predicted.has, r->predicted.rel_uncertainty * 100);
 		strbuf_addch(&cf->cap, '\n');
 	}
 }
 
 /*
  * The capacity answers of a ranked model (rk: the ranking, its tier of
- * r->n_tier first), when it has a latency budget: the sentences into
- * r->capacity, the rows into the capacity CSV.
+ * r->n_tier first), when it has a latency budget, with the predicted
+ * rates of the top configurations (fitted once, from s): the sentences
+ * into r->capacity, the rows into the capacity CSV.
  */
-static void model_capacity(const struct outputs_model *om, const struct vdata *vd, size_t n,
-			   const struct rank_entry *rk, struct csv_files *cf,
-			   struct analyze_model_result *r)
+static void model_capacity(struct store *s, const struct outputs_model *om,
+			   const struct vdata *vd, size_t n, const struct rank_entry *rk,
+			   struct csv_files *cf, struct analyze_model_result *r)
 {
 	struct capacity_config *cc;
 	struct capacity_level **lv;
@@ -820,6 +825,7 @@ static void model_capacity(const struct outputs_model *om, const struct vdata *v
 		cc[i].top = i < top && rk[i].best >= 0;
 	}
 	capacity_answer(&q, cc, n, &a);
+	capacity_predict(s, om->name, cc, &a);
 	strbuf_init(&sb, 0);
 	capacity_sentences(&a, cc, &sb);
 	snprintf(r->capacity, sizeof(r->capacity), "%s", sb.buf);
@@ -852,7 +858,7 @@ static int outputs_model(const struct outputs_config *oc, const struct outputs_m
 	rk = xcalloc(n ? n : 1, sizeof(*rk));
 	rc = model_rank(oc, om, vd, n, cf->gpu_count, rk, r, err);
 	if (!rc)
-		model_capacity(om, vd, n, rk, cf, r);
+		model_capacity(oc->store, om, vd, n, rk, cf, r);
 	if (!rc && r->has_best)
 		rc = write_best(oc, om->name, &vd[rk[0].input].v, r->best_config_path,
 				sizeof(r->best_config_path), err);

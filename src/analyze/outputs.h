@@ -9,7 +9,8 @@
  * the model's own name, deployable on Triton as is; with a latency budget,
  * results/metrics-capacity.csv (analyze/capacity). The ranking is also
  * recorded in results.db. Depends on analyze/objective, analyze/tier,
- * analyze/capacity, store/, model/, util/.
+ * analyze/capacity (and capacity_predict: the predicted rates beside the
+ * measured ones), store/, model/, util/.
  */
 #ifndef INFERTUNE_ANALYZE_OUTPUTS_H
 #define INFERTUNE_ANALYZE_OUTPUTS_H
@@ -45,7 +46,8 @@ struct analyze_model_result;
 	"Model,Batch,Model Config Path,Instance Group,Max Batch Size,Latency Budget (ms)," \
 	"Sustained Rate (infer/sec),Sustained Rate 95% CI Low (infer/sec)," \
 	"Sustained Rate 95% CI High (infer/sec),At Load,p99 Latency (ms)," \
-	"Target Rate (infer/sec),Meets Target,Servers For Target"
+	"Target Rate (infer/sec),Meets Target,Servers For Target," \
+	"Predicted Sustained Rate (infer/sec),Predicted Uncertainty %"
 
 /** One model to write. */
 struct outputs_model {

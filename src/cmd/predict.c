@@ -5,7 +5,9 @@
  * file parses the flags (configuration fields named after config.pbtxt,
  * loads named after perf_analyzer), builds the configuration from the
  * model's default, and prints every figure as a prediction with the fit's
- * uncertainty, beside the measurement when results.db has one.
+ * uncertainty, beside the measurement when results.db has one; with a p99
+ * budget, the highest rate within it (analyze/capacity_predict) and, for a
+ * target rate, how many such servers it needs.
  */
 #include <getopt.h>
 #include <math.h>
@@ -15,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "analyze/capacity.h"
+#include "analyze/capacity_predict.h"
 #include "analyze/observe.h"
 #include "cmd/cmd.h"
 #include "loadgen/options.h"
@@ -36,7 +40,8 @@
 
 static const char usage_text[] =
 	"usage: infertune predict [-e DIR | --results FILE] [-m MODEL] [configuration]\n"
-	"                         [load] [--format text|csv|json]\n"
+	"                         [load] [--latency-budget MS [--target-rate R]]\n"
+	"                         [--format text|csv|json]\n"
 	"\n"
 	"Predicts, without measuring, the throughput and latency of a configuration\n"
 	"under a load, from the model that the predictive search fits (docs/predictor.md)\n"
@@ -72,9 +77,16 @@ static const char usage_text[] =
 	"  --request-distribution D      constant (default) or poisson (seed 0)\n"
 	"  -b N                          batch size of each request (default 1)\n"
 	"\n"
+	"Capacity (instead of the default load; beside the loads given):\n"
+	"  --latency-budget MS           the highest request rate (constant intervals)\n"
+	"                                whose predicted p99 latency is <= MS, or none\n"
+	"  --target-rate R               requests/s: how many such servers R needs\n"
+	"                                (with --latency-budget)\n"
+	"\n"
 	"  --format F                    text (default), csv (perf_analyzer's column\n"
 	"                                names, latencies in usec, plus Prediction and\n"
-	"                                Uncertainty %) or json\n"
+	"                                Uncertainty %; with --latency-budget the\n"
+	"                                capacity row instead) or json\n"
 	"\n"
 	"Exit status: 0 predicted; 1 the simulation failed; 2 bad flags or input (no\n"
 	"results.db, unknown model, no batch statistics, a value out of range).\n";
@@ -82,6 +94,7 @@ static const char usage_text[] =
 enum {
 	OPT_RESULTS = 256, OPT_INSTANCES, OPT_MBS, OPT_DYNAMIC, OPT_DELAY, OPT_PREFERRED,
 	OPT_NO_DYNAMIC, OPT_THREADS, OPT_CONCURRENCY, OPT_RATE, OPT_DISTRIBUTION, OPT_FORMAT,
+	OPT_BUDGET, OPT_TARGET,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +111,8 @@ static const struct option long_options[] = {
 	{ "concurrency-range", required_argument, NULL, OPT_CONCURRENCY },
 	{ "request-rate-range", required_argument, NULL, OPT_RATE },
 	{ "request-distribution", required_argument, NULL, OPT_DISTRIBUTION },
+	{ "latency-budget", required_argument, NULL, OPT_BUDGET },
+	{ "target-rate", required_argument, NULL, OPT_TARGET },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -115,6 +130,8 @@ struct ask {
 	size_t n_preferred;
 	struct profile_options load;    /* the load flags, read through perf_analyzer's rows */
 	bool concurrency_given, rate_given;
+	double budget_ms;               /* --latency-budget: p99 ms; 0: not given */
+	double target_rate;             /* --target-rate: requests/s; 0: not given */
 	enum format format;
 };
 
@@ -140,6 +157,19 @@ static bool read_int(const char *flag, const char *value, uint64_t min, uint64_t
 	}
 	cmd_usage_error("predict", "%s '%s': expected a whole number from %llu to %llu", flag,
 			value, (unsigned long long)min, (unsigned long long)max);
+	return false;
+}
+
+/* A number > 0 for `flag` (a rate, a budget); false after printing the error. */
+static bool read_positive(const char *flag, const char *value, const char *unit, double *out)
+{
+	double v;
+
+	if (parse_double(value, &v) && v > 0) {
+		*out = v;
+		return true;
+	}
+	cmd_usage_error("predict", "%s '%s': expected a number > 0 (%s)", flag, value, unit);
 	return false;
 }
 
@@ -238,6 +268,10 @@ static bool read_flag(struct ask *a, int c, const char *v)
 		return read_load_flag(a, "request-distribution", v);
 	case 'b':
 		return read_load_flag(a, "b", v);
+	case OPT_BUDGET:
+		return read_positive("--latency-budget", v, "p99 milliseconds", &a->budget_ms);
+	case OPT_TARGET:
+		return read_positive("--target-rate", v, "requests/s", &a->target_rate);
 	case OPT_FORMAT:
 		if (!strcmp(v, "text") || !strcmp(v, "csv") || !strcmp(v, "json")) {
 			a->format = v[0] == 't' ? FORMAT_TEXT : v[0] == 'c' ? FORMAT_CSV : FORMAT_JSON;
@@ -270,6 +304,18 @@ static int check_flags(const struct ask *a)
 	if (a->rate_given && !a->load.rate_end)
 		return cmd_usage_error("predict", "--request-rate-range: an end of 0 sweeps until a "
 				       "latency threshold, which predict does not take; give the end");
+	if (a->target_rate > 0 && !(a->budget_ms > 0))
+		return cmd_usage_error("predict", "--target-rate needs --latency-budget: a target "
+				       "is served within a p99 budget");
+	/* predict_max_rate() bisects at constant intervals, perf_analyzer's default. */
+	if (a->budget_ms > 0 && a->load.distribution == PROFILE_POISSON)
+		return cmd_usage_error("predict", "--latency-budget: the highest rate is predicted "
+				       "at constant intervals only; --request-distribution "
+				       "poisson cannot be combined with it");
+	if (a->budget_ms > 0 && a->format == FORMAT_CSV && (a->concurrency_given || a->rate_given))
+		return cmd_usage_error("predict", "--format csv takes one table: give "
+				       "--latency-budget or a load, not both (text and json "
+				       "show both)");
 	return EXIT_OK;
 }
 
@@ -472,6 +518,27 @@ static int predict_levels(const struct predict_fit *fit,
 	return EXIT_OK;
 }
 
+/* The highest rate within --latency-budget; an exit status. */
+static int predict_capacity(const struct ask *a, const struct predict_fit *fit,
+			    const struct observation *asked, struct capacity_predicted *out)
+{
+	struct des_config c = asked->o.config;
+	struct it_error err = { 0 };
+	int rc;
+
+	c.preferred = asked->preferred ? &asked->preferred : NULL;
+	rc = capacity_predicted_of(fit, &c, asked->o.threads, a->budget_ms, a->load.batch_size,
+				   out, &err);
+	if (rc == IT_ERR_NOT_FOUND)
+		return cmd_usage_error("predict", "--threads %d: %s", asked->o.threads, err.message);
+	if (rc) {
+		fprintf(stderr, "infertune predict: --latency-budget %g: %s\n", a->budget_ms,
+			err.message);
+		return cmd_exit_code(rc);
+	}
+	return EXIT_OK;
+}
+
 /* ---- output ---------------------------------------------------------------------- */
 
 /* "instance_count 2, max_batch_size 8, dynamic_batching { ... }, INTRA_OP_THREAD_COUNT 2". */
@@ -558,14 +625,39 @@ static void text_row(const char *load, const char *what, const struct row *r, bo
 	printf("  %s\n", tail);
 }
 
+/*
+ * The capacity lines: the highest rate within the budget (or none, and by
+ * how much the lightest rate misses it), and the servers a target needs.
+ */
+static void text_capacity(const struct ask *a, const struct capacity_predicted *p)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb, 0);
+	capacity_predicted_phrase(p, a->load.batch_size, 0, &sb);
+	printf("Highest rate within p99 <= %g ms at constant intervals, PREDICTED (not measured): "
+	       "%s", a->budget_ms, sb.buf);
+	if (p->rate > 0)
+		printf("; p99 %.2f ms there.\n", p->p99_ms);
+	else
+		printf("; %.2f ms over the budget.\n", p->p99_ms - a->budget_ms);
+	if (a->target_rate > 0) {
+		strbuf_setlen(&sb, 0);
+		capacity_predicted_target(p, a->budget_ms, a->target_rate, a->load.batch_size,
+					  "this configuration", &sb);
+		printf("%s", sb.buf);
+	}
+	strbuf_release(&sb);
+}
+
 static void print_text(const struct ask *a, const char *db_path,
 		       const struct observation_set *set, const struct predict_fit *fit,
 		       const struct model_config *asked, const struct observation *ob,
-		       const struct level *ls, size_t n)
+		       const struct level *ls, size_t n, const struct capacity_predicted *cap)
 {
 	struct strbuf sb;
 	char model[512], pct[16];
-	bool rate = ls[0].load.kind == DES_REQUEST_RATE;
+	bool rate = n && ls[0].load.kind == DES_REQUEST_RATE;
 
 	strbuf_init(&sb, 0);
 	describe_config(asked, set->threads_dim, &sb);
@@ -581,6 +673,8 @@ static void print_text(const struct ask *a, const char *db_path,
 	if (asked->dynamic_batching.n_preferred_batch_size > 1)
 		printf("note: the simulator batches to the largest preferred_batch_size, %d\n",
 		       ob->preferred);
+	if (!n)
+		goto out;
 	printf("\n%12s  %-9s %10s %8s %8s %8s %8s %8s %8s %8s %6s  %s\n", rate ? "Request rate" :
 	       "Concurrency", "", "infer/s", "avg ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
 	       "queue ms", "comp. ms", "batch", "note");
@@ -600,6 +694,11 @@ static void print_text(const struct ask *a, const char *db_path,
 	}
 	printf("\nEach predicted figure is %s: twice the fit's RMS throughput miss on the levels "
 	       "it was fitted to.\n", pct);
+out:
+	if (cap->has) {
+		printf("\n");
+		text_capacity(a, cap);
+	}
 	strbuf_release(&sb);
 }
 
@@ -623,6 +722,27 @@ static void csv_row(double load, const struct row *r, const char *saturated,
 	printf(",%s,%s", saturated, prediction);
 	csv_cell(u, 100, 1);
 	putchar('\n');
+}
+
+/* With --latency-budget: one row, the capacity CSV's column names where it has the figure. */
+static void print_csv_capacity(const struct ask *a, const struct capacity_predicted *p)
+{
+	int64_t batch = a->load.batch_size > 1 ? a->load.batch_size : 1;
+	uint64_t servers = capacity_servers(a->target_rate * (double)batch, p->rate);
+
+	printf("Batch,Latency Budget (ms),Predicted Sustained Rate (infer/sec),p99 Latency (ms),"
+	       "At Rate (infer/sec),Target Rate (infer/sec),Servers For Target,Prediction,"
+	       "Uncertainty %%\n");
+	printf("%lld,%.9g,", (long long)batch, a->budget_ms);
+	if (p->rate > 0)
+		printf("%.2f", p->rate);
+	printf(",%.2f,%.2f,", p->p99_ms, p->rate > 0 ? p->rate : p->lightest);
+	if (a->target_rate > 0)
+		printf("%.2f", a->target_rate * (double)batch);
+	putchar(',');
+	if (servers)
+		printf("%llu", (unsigned long long)servers);
+	printf(",Yes,%.1f\n", p->rel_uncertainty * 100);
 }
 
 static void print_csv(const struct observation_set *set, const struct predict_fit *fit,
@@ -678,10 +798,30 @@ static json_t *json_config(const struct model_config *c, const struct observatio
 			 "preferred_batch_size", pref, "threads", asked->o.threads);
 }
 
+/* The capacity object: rates in infer/s (requests/s × the request batch), null when none. */
+static json_t *json_capacity(const struct ask *a, const struct capacity_predicted *p)
+{
+	int64_t batch = a->load.batch_size > 1 ? a->load.batch_size : 1;
+	double target = a->target_rate * (double)batch;
+	uint64_t servers = capacity_servers(target, p->rate);
+
+	if (!p->has)
+		return json_null();
+	return json_pack("{s:f,s:s,s:o,s:b,s:f,s:f,s:f,s:o,s:o}",
+			 "latency_budget_ms", a->budget_ms, "request_distribution", "constant",
+			 "sustained_rate", json_num(p->rate > 0 ? p->rate : NAN),
+			 "within_budget", p->rate > 0, "latency_p99_ms", p->p99_ms,
+			 "at_rate", p->rate > 0 ? p->rate : p->lightest,
+			 "rel_uncertainty", p->rel_uncertainty,
+			 "target_rate", json_num(a->target_rate > 0 ? target : NAN),
+			 "servers", a->target_rate > 0 && servers ?
+			 json_integer((json_int_t)servers) : json_null());
+}
+
 static void print_json(const struct ask *a, const char *db_path,
 		       const struct observation_set *set, const struct predict_fit *fit,
 		       const struct model_config *asked_cfg, const struct observation *asked,
-		       const struct level *ls, size_t n)
+		       const struct level *ls, size_t n, const struct capacity_predicted *cap)
 {
 	char model[512];
 	json_t *levels = json_array(), *root;
@@ -713,7 +853,7 @@ static void print_json(const struct ask *a, const char *db_path,
 			       measured ? measured : json_null());
 		json_array_append_new(levels, lv);
 	}
-	root = json_pack("{s:b,s:s,s:s,s:o,s:I,s:b,s:{s:I,s:I,s:f,s:s},s:o}",
+	root = json_pack("{s:b,s:s,s:s,s:o,s:I,s:b,s:{s:I,s:I,s:f,s:s},s:o,s:o}",
 			 "prediction", 1, "results", db_path, "model", set->model,
 			 "configuration", json_config(asked_cfg, asked),
 			 "batch_size", (json_int_t)a->load.batch_size,
@@ -721,7 +861,7 @@ static void print_json(const struct ask *a, const char *db_path,
 			 "fit", "measured_levels", (json_int_t)set->n_obs,
 			 "configurations", (json_int_t)set->n_measured_configs,
 			 "rel_uncertainty", predict_fit_uncertainty(fit), "model", model,
-			 "levels", levels);
+			 "levels", levels, "capacity", json_capacity(a, cap));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	printf("%s\n", text);
 	free(text);
@@ -757,6 +897,7 @@ int cmd_predict(int argc, char **argv)
 	struct predict_fit *fit = NULL;
 	struct store *s = NULL;
 	struct level *ls = NULL;
+	struct capacity_predicted cap;
 	struct it_error err = { 0 };
 	size_t n = 0;
 	char *path = NULL;
@@ -764,6 +905,7 @@ int cmd_predict(int argc, char **argv)
 
 	memset(&set, 0, sizeof(set));
 	memset(&asked, 0, sizeof(asked));
+	memset(&cap, 0, sizeof(cap));
 	status = parse_args(argc, argv, &a);
 	if (status)
 		goto out;
@@ -775,7 +917,8 @@ int cmd_predict(int argc, char **argv)
 		goto out;
 	}
 	status = build_config(&a, &set, &cfg);
-	if (!status)
+	/* With a budget, the default load (concurrency 1) gives way to the capacity. */
+	if (!status && (!(a.budget_ms > 0) || a.concurrency_given || a.rate_given))
 		status = build_loads(&a, &ls, &n);
 	if (status)
 		goto out;
@@ -785,14 +928,18 @@ int cmd_predict(int argc, char **argv)
 		goto out;
 	}
 	status = predict_levels(fit, &set, &asked, ls, n);
+	if (!status && a.budget_ms > 0)
+		status = predict_capacity(&a, fit, &asked, &cap);
 	if (status)
 		goto out;
-	if (a.format == FORMAT_CSV)
+	if (a.format == FORMAT_CSV && cap.has)
+		print_csv_capacity(&a, &cap);
+	else if (a.format == FORMAT_CSV)
 		print_csv(&set, fit, ls, n);
 	else if (a.format == FORMAT_JSON)
-		print_json(&a, path, &set, fit, cfg, &asked, ls, n);
+		print_json(&a, path, &set, fit, cfg, &asked, ls, n, &cap);
 	else
-		print_text(&a, path, &set, fit, cfg, &asked, ls, n);
+		print_text(&a, path, &set, fit, cfg, &asked, ls, n, &cap);
 out:
 	free(ls);
 	predict_fit_free(fit);

@@ -318,10 +318,37 @@ static void predictions_section(const struct report_model *m, struct strbuf *sb)
 	strbuf_adds(sb, ".</p>\n");
 }
 
+/* Whether a top configuration has a predicted rate (analyze/capacity_predict.h). */
+static bool capacity_predicted(const struct capacity_answer *a)
+{
+	for (size_t i = 0; i < a->n_rows; i++)
+		if (a->rows[i].predicted.has)
+			return true;
+	return false;
+}
+
+/* The predicted cell: "197.3 ±5%", "none ±5%" (no rate within the budget), "-" not predicted. */
+static void td_predicted(struct strbuf *sb, const struct capacity_predicted *p)
+{
+	char buf[64];
+
+	if (!p->has) {
+		td(sb, NULL, "-");
+		return;
+	}
+	if (p->rate > 0)
+		capacity_fmt_rate(p->rate, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "none");
+	strbuf_addf(sb, "<td>%s <span class=\"ci\" title=\"the fit's uncertainty\">±%.0f%%</span>"
+		    "</td>", buf, p->rel_uncertainty * 100);
+}
+
 /* The capacity table: every configuration in rank order (analyze/capacity.h). */
 static void capacity_table(const struct report_model *m, struct strbuf *sb)
 {
 	const struct capacity_answer *a = &m->capacity;
+	bool predicted = capacity_predicted(a);
 	char buf[128], lo[64], hi[64];
 
 	strbuf_addf(sb, "<table id=\"capacity-table\"><tr><th class=\"l\">Configuration</th>"
@@ -333,6 +360,8 @@ static void capacity_table(const struct report_model *m, struct strbuf *sb)
 		strbuf_addf(sb, "<th>Serves %s %s</th><th>Servers for %s %s</th>", buf,
 			    capacity_unit(a), buf, capacity_unit(a));
 	}
+	if (predicted)
+		strbuf_addf(sb, "<th>Predicted (%s), not measured</th>", capacity_unit(a));
 	strbuf_adds(sb, "</tr>\n");
 	for (size_t i = 0; i < a->n_rows && i < m->n_configs; i++) {
 		const struct report_config *c = &m->configs[i];
@@ -367,6 +396,8 @@ static void capacity_table(const struct report_model *m, struct strbuf *sb)
 			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->servers);
 			td(sb, NULL, r->servers ? buf : "-");
 		}
+		if (predicted)
+			td_predicted(sb, &r->predicted);
 		strbuf_adds(sb, "</tr>\n");
 	}
 	strbuf_adds(sb, "</table>\n");
@@ -390,6 +421,10 @@ static void capacity_section(const struct report_model *m, struct strbuf *sb)
 	if (m->load_kind == LOAD_REQUEST_RATE)
 		strbuf_addf(sb, "; a request-rate level that delivered less than %.0f%% of its "
 			    "rate fell behind and does not count", CAPACITY_DELIVERED * 100);
+	if (capacity_predicted(&m->capacity))
+		strbuf_adds(sb, ". The predicted rates are not measured: the highest rate at "
+			    "constant intervals that the simulator, fitted to every level of the "
+			    "model, keeps within the budget, with the fit's uncertainty");
 	strbuf_adds(sb, ".</p>\n");
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/capacity_predict.h"
 #include "metrics/machine.h"
 #include "store/query.h"
 #include "util/error.h"
@@ -511,9 +512,11 @@ static double *rates_from_options(const char *options_json, const char *model, s
  * The capacity answers, as analyze gives them (analyze/outputs.c): the
  * charted levels of each configuration, its cost from its ranked level,
  * the top configurations the ranking's first capacity_top_count() of the
- * tier. Called once configs[] is in rank order.
+ * tier, with their predicted rates (fitted to db's levels of the model).
+ * Called once configs[] is in rank order.
  */
-static void model_capacity(struct report_model *m, const char *options_json, unsigned n_gpus)
+static void model_capacity(struct store *db, struct report_model *m, const char *options_json,
+			   unsigned n_gpus)
 {
 	struct capacity_config *cc = xcalloc(m->n_configs + 1, sizeof(*cc));
 	struct capacity_level **lv = xcalloc(m->n_configs + 1, sizeof(*lv));
@@ -546,6 +549,7 @@ static void model_capacity(struct report_model *m, const char *options_json, uns
 		cc[i].top = c->rank && c->rank <= capacity_top_count(n_tier) && c->best >= 0;
 	}
 	capacity_answer(&q, cc, m->n_configs, &m->capacity);
+	capacity_predict(db, m->name, cc, &m->capacity);
 	strbuf_init(&sb, 0);
 	capacity_sentences(&m->capacity, cc, &sb);
 	for (char *s = sb.buf, *nl = strchr(s, '\n'); nl; s = nl + 1, nl = strchr(s, '\n')) {
@@ -599,7 +603,7 @@ static int load_model(struct store *s, int64_t model_id, const struct report_dat
 	qsort(m->configs, m->n_configs, sizeof(*m->configs), cmp_rank);
 	m->objectives_text = objectives_text(&m->objectives);
 	m->constraints_text = constraints_text(&m->objectives);
-	model_capacity(m, options_json, d->n_gpus);
+	model_capacity(s, m, options_json, d->n_gpus);
 	find_best_config(m, d->export_path);
 out:
 	free(ids);

@@ -5,8 +5,9 @@
  * configurations (variants), configurations hold load levels, levels hold
  * figures; a figure that was not measured is absent (struct figures'
  * presence bits), never 0. Depends on store/ (queries, figure table, names),
- * analyze/objective (ranking when results.db holds none), analyze/tier and
- * analyze/capacity (the capacity answers), util/; it knows no SQL.
+ * analyze/objective (ranking when results.db holds none), analyze/tier,
+ * analyze/capacity (the capacity answers) and analyze/capacity_predict
+ * (the predicted rates beside them), util/; it knows no SQL.
  */
 #ifndef INFERTUNE_REPORT_MODEL_H
 #define INFERTUNE_REPORT_MODEL_H

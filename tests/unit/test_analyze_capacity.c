@@ -5,7 +5,9 @@
  * closest is named); a target above every configuration (servers); a
  * request-rate level that did not deliver its rate is left out; client
  * batches above 1 answer in infer/s; no budget, no answer; the rate
- * formatting.
+ * formatting; the predicted rates beside the measured ones (labelled,
+ * "beyond the levels measured", none, nothing to fit from) and the
+ * predicted servers for a target.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +290,114 @@ static void test_no_budget(void **state)
 	capacity_answer_release(&a);
 }
 
+/* A predicted figure of the given rate (infer/s; 0: none) and uncertainty. */
+static struct capacity_predicted predicted(double rate, double p99_ms, double u)
+{
+	return (struct capacity_predicted){ true, rate, p99_ms, rate > 0 ? 0 : 0.39, u };
+}
+
+/*
+ * The predicted rates beside the measured ones, top configurations only:
+ * "beyond the levels measured" when above the most a level was loaded
+ * with (a request rate's offer counts), none with the p99 at the lightest
+ * rate, inside the parentheses of a configuration with no level within
+ * the budget; the note when nothing could be fitted.
+ */
+static void test_predicted_beside(void **state)
+{
+	struct cfg conc = { 0 }, rate = { 0 }, over = { 0 }, other = { 0 };
+	struct capacity_config cs[4];
+	struct capacity_question q = { 50, 0 };
+	struct capacity_answer a;
+	char *text;
+
+	(void)state;
+	level(&conc, LOAD_CONCURRENCY, 1, 1, 90, 11);
+	level(&conc, LOAD_CONCURRENCY, 2, 1, 159.9, 13.79);     /* the sweep stopped short */
+	level(&rate, LOAD_REQUEST_RATE, 80, 1, 80, 13);
+	level(&rate, LOAD_REQUEST_RATE, 240, 1, 101, 900);      /* offered 240: fell behind */
+	level(&over, LOAD_CONCURRENCY, 1, 1, 50, 60);
+	level(&other, LOAD_CONCURRENCY, 1, 1, 50, 10);
+	cs[0] = config("m_config_0", &conc, 2, 0, true);
+	cs[1] = config("m_config_default", &rate, 1, 0, true);
+	cs[2] = config("m_config_1", &over, 1, 0, true);
+	cs[3] = config("m_config_2", &other, 1, 0, false);
+	capacity_answer(&q, cs, 4, &a);
+	assert_true(a.rows[0].measured_max == 159.9);
+	assert_true(a.rows[1].measured_max == 240);
+	assert_false(a.rows[0].predicted.has);
+	a.rows[0].predicted = predicted(197.3, 12.1, 0.05);
+	a.rows[1].predicted = predicted(98.6, 11.2, 0.05);
+	a.rows[2].predicted = predicted(0, 60.5, 0.04);
+	text = sentences(&a, cs);
+	assert_string_equal(text, "Highest rate within p99 <= 50 ms, as measured: m_config_0 "
+			    "159.9 req/s at concurrency 2, p99 13.79 ms (predicted: 197.3 req/s "
+			    "±5% within the budget, beyond the levels measured); m_config_default "
+			    "80 req/s at request rate 80, p99 13.00 ms (predicted: 98.6 req/s ±5% "
+			    "within the budget); m_config_1 none (p99 above the budget at every "
+			    "level; predicted: none, p99 60.50 ms ±4% even at 0.39 req/s).\n");
+	free(text);
+
+	/* Nothing measured within the budget: the predictions in a sentence of their own. */
+	capacity_answer_release(&a);
+	cs[0] = config("m_config_1", &over, 1, 0, true);
+	capacity_answer(&q, cs, 1, &a);
+	a.rows[0].predicted = predicted(0, 60.5, 0.04);
+	text = sentences(&a, cs);
+	assert_string_equal(text, "No configuration keeps p99 <= 50 ms at any measured level; the "
+			    "closest is m_config_1, p99 60.00 ms at concurrency 1.\nHighest rate "
+			    "within p99 <= 50 ms, as predicted (not measured): m_config_1 none, "
+			    "p99 60.50 ms ±4% even at 0.39 req/s.\n");
+	free(text);
+
+	/* Nothing to fit from: one line says so. */
+	a.rows[0].predicted.has = false;
+	snprintf(a.predict_note, sizeof(a.predict_note), "results.db has no batch statistics "
+		 "for model 'm' (its server did not send batch_stats): nothing to predict from");
+	text = sentences(&a, cs);
+	assert_non_null(strstr(text, "at concurrency 1.\nNo predicted rate: results.db has no "
+				     "batch statistics for model 'm' (its server did not send "
+				     "batch_stats): nothing to predict from.\n"));
+	assert_null(strstr(text, "as predicted"));
+	free(text);
+	capacity_answer_release(&a);
+}
+
+/* The predicted answer for a target: ceil(target / rate) servers, in analyze's words. */
+static void test_predicted_target(void **state)
+{
+	struct capacity_predicted p = predicted(192.7, 11.06, 0.03), none = predicted(0, 11, 0.03);
+	struct strbuf sb;
+
+	(void)state;
+	assert_int_equal(capacity_servers(500, 192.7), 3);
+	assert_int_equal(capacity_servers(400, 200), 2);        /* exactly 2 rates: 2 */
+	assert_int_equal(capacity_servers(150, 192.7), 1);
+	assert_int_equal(capacity_servers(150, 0), 0);
+	strbuf_init(&sb, 0);
+	capacity_predicted_target(&p, 50, 500, 1, "this configuration", &sb);
+	assert_string_equal(sb.buf, "500 req/s at p99 <= 50 ms, predicted: 3 servers like this "
+			    "configuration (192.7 req/s each within budget, ±3%).\n");
+	strbuf_setlen(&sb, 0);
+	capacity_predicted_target(&p, 50, 150, 1, "this configuration", &sb);
+	assert_string_equal(sb.buf, "150 req/s at p99 <= 50 ms, predicted: 1 server like this "
+			    "configuration (192.7 req/s within budget, ±3%).\n");
+	strbuf_setlen(&sb, 0);
+	p.rate = 800;
+	capacity_predicted_target(&p, 50, 400, 4, "x", &sb);
+	assert_string_equal(sb.buf, "1,600 infer/s (request rate 400 x batch 4) at p99 <= 50 ms, "
+			    "predicted: 2 servers like x (800 infer/s each within budget, ±3%).\n");
+	strbuf_setlen(&sb, 0);
+	capacity_predicted_target(&none, 5, 500, 1, "x", &sb);
+	assert_string_equal(sb.buf, "500 req/s at p99 <= 5 ms, predicted: no number of servers "
+			    "like x serves it (none of its rates is within the budget).\n");
+	strbuf_setlen(&sb, 0);
+	none.has = false;
+	capacity_predicted_target(&none, 5, 500, 1, "x", &sb);
+	assert_string_equal(sb.buf, "");
+	strbuf_release(&sb);
+}
+
 static void test_fmt_rate(void **state)
 {
 	char buf[32];
@@ -318,6 +429,8 @@ int main(void)
 		cmocka_unit_test(test_saturated_rate_excluded),
 		cmocka_unit_test(test_batch_in_infer_per_s),
 		cmocka_unit_test(test_no_budget),
+		cmocka_unit_test(test_predicted_beside),
+		cmocka_unit_test(test_predicted_target),
 		cmocka_unit_test(test_fmt_rate),
 	};
 

@@ -8,7 +8,9 @@
  * settings); failed and interleaved levels are left out; the errors name
  * the model (unknown, ambiguous, no batch statistics, no valid level) or
  * the file (not a results.db); a real schema-1 file reads, and says it
- * predates batch statistics.
+ * predates batch statistics. And analyze/capacity_predict, the reader's
+ * other user: the predicted capacity of a stored analysis's top
+ * configurations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 
 #include <sqlite3.h>
 
+#include "analyze/capacity_predict.h"
 #include "analyze/observe.h"
 #include "predict/fit.h"
 #include "store/store.h"
@@ -406,6 +409,82 @@ static void test_schema_1_file(void **state)
 	db_remove(&d);
 }
 
+/* A model that does not batch, one instance: add_level's executions of 1 take 4 ms. */
+static const char nb_pbtxt[] =
+	"name: \"nb\"\nbackend: \"sim\"\nmax_batch_size: 0\n"
+	"input [{ name: \"IN\", data_type: TYPE_FP32, dims: [ 4 ] }]\n"
+	"output [{ name: \"OUT\", data_type: TYPE_FP32, dims: [ 4 ] }]\n"
+	"instance_group [{ count: 1, kind: KIND_CPU }]\n";
+
+/*
+ * analyze/capacity_predict on a stored analysis: the top configuration
+ * gets the predictor's highest rate, the others nothing. The fit: 4 ms
+ * executions, one slot, 0.3 ms of overhead (a client latency of 5.3 ms
+ * over a server time of 5.0 ms). At constant intervals below 1/T no
+ * request waits, so the rate is within PREDICT_RATE_PRECISION below
+ * 250/s, at a p99 of 4.3 ms; a budget below that gives none. A model
+ * without batch statistics gets the one-line note instead.
+ */
+static void test_capacity_predict(void **state)
+{
+	struct db d;
+	struct capacity_config cs[2];
+	struct capacity_question q = { 10, 0 };
+	struct capacity_answer a;
+	int64_t model;
+
+	(void)state;
+	db_open(&d);
+	model = add_model(&d, "nb", nb_pbtxt);
+	add_level(&d, add_variant(&d, model, "nb_config_default", nb_pbtxt, 0, 1), KEY,
+		  LOAD_CONCURRENCY, 1, MEAS_OK, PHASE_SWEEP, true);
+	add_variant(&d, model, "nb_config_0", nb_pbtxt, 0, 1);
+	memset(cs, 0, sizeof(cs));
+	cs[0].name = "nb_config_default";
+	cs[0].top = true;
+	cs[1].name = "nb_config_0";
+	capacity_answer(&q, cs, 2, &a);
+	capacity_predict(d.s, "nb", cs, &a);
+	assert_string_equal(a.predict_note, "");
+	assert_true(a.rows[0].predicted.has);
+	assert_true(a.rows[0].predicted.rate >= 250 * (1 - PREDICT_RATE_PRECISION) &&
+		    a.rows[0].predicted.rate <= 250);
+	assert_true(fabs(a.rows[0].predicted.p99_ms - 4.3) < 1e-3);
+	assert_true(a.rows[0].predicted.rel_uncertainty >= 0.03);
+	assert_false(a.rows[1].predicted.has);
+	capacity_answer_release(&a);
+
+	q.budget_ms = 4;
+	capacity_answer(&q, cs, 2, &a);
+	capacity_predict(d.s, "nb", cs, &a);
+	assert_true(a.rows[0].predicted.has && a.rows[0].predicted.rate == 0);
+	assert_true(fabs(a.rows[0].predicted.p99_ms - 4.3) < 1e-3);
+	assert_true(a.rows[0].predicted.lightest > 0 && a.rows[0].predicted.lightest < 1);
+	capacity_answer_release(&a);
+
+	/* No question, no prediction. */
+	q.budget_ms = 0;
+	capacity_answer(&q, cs, 2, &a);
+	capacity_predict(d.s, "nb", cs, &a);
+	assert_false(a.asked);
+	assert_string_equal(a.predict_note, "");
+	capacity_answer_release(&a);
+
+	/* Nothing to fit from: the note, no row predicted. */
+	model = add_model(&d, "bare", nb_pbtxt);
+	add_level(&d, add_variant(&d, model, "bare_config_default", nb_pbtxt, 0, 1), KEY,
+		  LOAD_CONCURRENCY, 1, MEAS_OK, PHASE_SWEEP, false);
+	cs[0].name = "bare_config_default";
+	q.budget_ms = 10;
+	capacity_answer(&q, cs, 1, &a);
+	capacity_predict(d.s, "bare", cs, &a);
+	assert_false(a.rows[0].predicted.has);
+	assert_string_equal(a.predict_note, "results.db has no batch statistics for model 'bare' "
+			    "(its server did not send batch_stats): nothing to predict from");
+	capacity_answer_release(&a);
+	db_remove(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_not_a_results_db),
 		cmocka_unit_test(test_schema_1_file),
+		cmocka_unit_test(test_capacity_predict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

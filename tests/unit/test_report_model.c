@@ -252,7 +252,8 @@ static void test_load_ranking_from_db(void **state)
  * The capacity answers from results.db alone: the budget the run recorded,
  * no target without request rates. m_config_1 keeps p99 within 50 ms up to
  * concurrency 4 (600 infer/s, p99 44 ms); the default's 100 infer/s first
- * came at concurrency 1. Without a budget there is no question.
+ * came at concurrency 1. Without batch statistics, no predicted rate and
+ * one line that says so. Without a budget there is no question.
  */
 static void test_capacity_from_db(void **state)
 {
@@ -272,11 +273,16 @@ static void test_capacity_from_db(void **state)
 	assert_string_equal(m->configs[0].name, "m_config_1");
 	assert_true(m->capacity.rows[0].sustains && m->capacity.rows[0].rate == 600);
 	assert_true(m->capacity.rows[0].load_value == 4 && m->capacity.rows[0].p99_ms == 44);
-	assert_int_equal(m->n_capacity_lines, 1);
+	assert_int_equal(m->n_capacity_lines, 2);
 	assert_string_equal(m->capacity_lines[0],
 			    "Highest rate within p99 <= 50 ms, as measured: m_config_1 600 req/s "
 			    "at concurrency 4, p99 44.00 ms; m_config_default 100 req/s at "
 			    "concurrency 1, p99 10.00 ms.");
+	/* Its levels have no batch statistics: one line says the predictor had nothing. */
+	assert_string_equal(m->capacity_lines[1],
+			    "No predicted rate: results.db has no batch statistics for model 'm' "
+			    "(its server did not send batch_stats): nothing to predict from.");
+	assert_false(m->capacity.rows[0].predicted.has);
 	/* m_config_0's recorded row names no measurement: not among the top, still a row. */
 	c0 = (size_t)(find(m, "m_config_0") - m->configs);
 	assert_true(m->capacity.rows[c0].sustains && m->capacity.rows[c0].rate == 84);

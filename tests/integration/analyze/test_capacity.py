@@ -16,6 +16,12 @@ milliseconds to T; a level that falls behind adds hundreds):
 - the target, 240, is above both: ceil(0.97 x 240 / 160) = 2 servers like
   the 2-instance configuration (3 of the default: 0.97 x 240 / 80 = 2.91).
 
+Beside each top configuration's measured rate, the predictor's (fitted to
+the levels in results.db, docs/predictor.md): the highest rate at constant
+intervals within the budget, labelled predicted, near the sim's exact
+k / T (200 and 100 req/s) and not above it by more than the bisection's 1%
+(the fitted execution time is at least T; a busy machine makes it longer).
+
 Checked in the summary's sentences, results/metrics-capacity.csv and the
 report's Capacity section (`infertune report`, from results.db alone).
 """
@@ -33,7 +39,18 @@ CAPACITY_HEADER = ("Model,Batch,Model Config Path,Instance Group,Max Batch Size,
                    "Latency Budget (ms),Sustained Rate (infer/sec),"
                    "Sustained Rate 95% CI Low (infer/sec),Sustained Rate 95% CI High (infer/sec),"
                    "At Load,p99 Latency (ms),Target Rate (infer/sec),Meets Target,"
-                   "Servers For Target")
+                   "Servers For Target,Predicted Sustained Rate (infer/sec),"
+                   "Predicted Uncertainty %")
+# "beyond the levels measured" only when a level above capacity failed outright.
+PREDICTED = (r" \(predicted: ([\d.]+) req/s ±(\d+)% within the budget"
+             r"(?:, beyond the levels measured)?\)")
+
+
+def near_capacity(c, got, k, what):
+    """A predicted rate near the sim's exact k / T: 15% below at most, 1% above."""
+    exact = k / (T_MS / 1000)
+    c.check(0.85 * exact <= got <= 1.01 * exact,
+            f"{what}: predicted {got:.1f} req/s is near k / T = {exact:.0f}", got)
 
 
 def run(c, infertune, scratch):
@@ -62,15 +79,22 @@ def run(c, infertune, scratch):
         c.equal(m.group(2), "simcap_config_0", "like the 2-instance configuration")
         c.near(float(m.group(3).replace(",", "")), 160, 0.03, "each sustaining 160 req/s")
     m = re.search(r"Capacity: Highest rate within p99 <= 50 ms, as measured: "
-                  r"simcap_config_0 ([\d.]+) req/s at request rate 160, p99 ([\d.]+) ms; "
-                  r"simcap_config_default ([\d.]+) req/s at request rate 80, p99 ([\d.]+) ms\.",
-                  p.stdout)
-    if c.check(m, "the summary gives each top configuration's highest rate", lines):
+                  r"simcap_config_0 ([\d.]+) req/s at request rate 160, p99 ([\d.]+) ms"
+                  + PREDICTED + r"; simcap_config_default ([\d.]+) req/s at request rate 80, "
+                  r"p99 ([\d.]+) ms" + PREDICTED + r"\.", p.stdout)
+    predicted = {}
+    if c.check(m, "the summary gives each top configuration's highest rate, measured and "
+               "predicted", lines):
         c.near(float(m.group(1)), 160, 0.03, "2 instances: 160 req/s")
-        c.near(float(m.group(3)), 80, 0.03, "1 instance: 80 req/s (160 and 240 saturated)")
+        c.near(float(m.group(5)), 80, 0.03, "1 instance: 80 req/s (160 and 240 saturated)")
         c.check(T_MS <= float(m.group(2)) <= BUDGET_MS and
-                T_MS <= float(m.group(4)) <= BUDGET_MS,
+                T_MS <= float(m.group(6)) <= BUDGET_MS,
                 "their p99 is T or more, within the budget", m.groups())
+        predicted = {"simcap_config_0": float(m.group(3)),
+                     "simcap_config_default": float(m.group(7))}
+        near_capacity(c, predicted["simcap_config_0"], 2, "2 instances")
+        near_capacity(c, predicted["simcap_config_default"], 1, "1 instance")
+        c.check(int(m.group(4)) >= 3, "with the fit's uncertainty (3% at least)", m.group(4))
 
     # The levels above a configuration's capacity fell behind: a level that
     # stays valid delivered under 97% of its rate (an overloaded level may also
@@ -101,6 +125,10 @@ def run(c, infertune, scratch):
         c.equal((r["At Load"], r["Latency Budget (ms)"], r["Target Rate (infer/sec)"],
                  r["Meets Target"], r["Servers For Target"], r["Batch"]),
                 (load, "50", "240.0", "No", servers, "1"), f"{name}: load, target, servers")
+        if name in predicted:
+            c.check(abs(float(r["Predicted Sustained Rate (infer/sec)"]) - predicted[name])
+                    <= 0.051 and float(r["Predicted Uncertainty %"]) >= 3,
+                    f"{name}: the predicted rate and its uncertainty, as in the summary", r)
 
     # The report recomputes the answers from results.db alone.
     r = subprocess.run([infertune, "report", "-e", export, "--no-pdf"], capture_output=True,
@@ -113,6 +141,8 @@ def run(c, infertune, scratch):
     c.check('<h2 id="capacity">Capacity</h2>' in html, "the report has a Capacity section")
     c.check('id="capacity-table"' in html and html.count("request rate 160</td>") == 1,
             "and the capacity table")
+    c.check("<th>Predicted (req/s), not measured</th>" in html,
+            "with the predicted rates, labelled")
     for line in lines:
         sentence = line.split("Capacity: ", 1)[1].replace("<", "&lt;")
         c.check(f'<p class="summary">{sentence}</p>' in html,

@@ -17,6 +17,10 @@ Two analyses (docs/sim-backend.md; 200 ms windows, about 8 s together):
   8 / (T(8) + the client's overhead) with T(8) = 12 ms extrapolated from
   batches of at most 4.
 
+With `--latency-budget`, the highest rate within it: for `simnb` with 2
+instances just under k / T = 200 req/s for a generous budget, none for a
+budget below T, and the servers a target rate needs.
+
 Then the text, CSV and JSON forms, and the bad inputs: each exits 2 with a
 message that names the flag, the file or the model.
 """
@@ -149,6 +153,44 @@ def batching(c, infertune, scratch, b):
             p.stdout + p.stderr)
 
 
+def capacity(c, infertune, nb):
+    # 2 instances on 2 slots: k / T = 200 req/s; at constant intervals below it
+    # no request waits, so a generous budget gives a rate just under 200 (the
+    # fitted execution is T or longer on a busy machine; the bisection stops
+    # within 1% below), and a budget below T gives none.
+    exact = min(2, SLOTS) / (T_NB_MS / 1000)
+    doc = predict_json(c, infertune, "capacity", "-e", nb, "--instance-count", "2",
+                       "--latency-budget", "50", "--target-rate", "500")
+    if doc:
+        cap = doc["capacity"]
+        c.check(doc["prediction"] is True and doc["levels"] == [] and cap["within_budget"],
+                "json: a prediction, the capacity instead of the default load", cap)
+        c.check(0.85 * exact <= cap["sustained_rate"] <= 1.01 * exact,
+                f"capacity {cap['sustained_rate']:.1f} req/s is just under k / T = {exact:.0f}")
+        c.check(T_NB_MS <= cap["latency_p99_ms"] <= 50, "its p99 is T or more, within 50 ms",
+                cap)
+        c.equal(cap["servers"], 3, "500 req/s needs ceil(500 / rate) = 3 such servers")
+    p = predict(infertune, "-e", nb, "--instance-count", "2", "--latency-budget", "50",
+                "--target-rate", "500")
+    c.check(re.search(r"^Highest rate within p99 <= 50 ms at constant intervals, PREDICTED "
+                      r"\(not measured\): 1\d\d\.\d req/s ±\d+% within the budget; p99 "
+                      r"[\d.]+ ms there\.$", p.stdout, re.M) and
+            re.search(r"^500 req/s at p99 <= 50 ms, predicted: 3 servers like this "
+                      r"configuration \(1\d\d\.\d req/s each within budget, ±\d+%\)\.$",
+                      p.stdout, re.M), "text: the capacity and the servers, labelled",
+            p.stdout + p.stderr)
+    p = predict(infertune, "-e", nb, "--instance-count", "2", "--latency-budget", "5",
+                "--format", "csv")
+    rows = [r.split(",") for r in p.stdout.splitlines()]
+    c.check(len(rows) == 2 and rows[0][2] == "Predicted Sustained Rate (infer/sec)" and
+            rows[1][2] == "" and float(rows[1][3]) >= T_NB_MS and rows[1][7] == "Yes",
+            "csv: a budget below T gives none, with the p99 at the lightest rate", rows)
+    p = predict(infertune, "-e", nb, "--instance-count", "2", "--latency-budget", "5")
+    c.check(re.search(r"PREDICTED \(not measured\): none, p99 [\d.]+ ms ±\d+% even at "
+                      r"[\d.]+ req/s; [\d.]+ ms over the budget\.", p.stdout),
+            "text: none, and by how much", p.stdout)
+
+
 def bad_inputs(c, infertune, scratch, nb, b):
     notdb = os.path.join(scratch, "notes.txt")
     with open(notdb, "w") as f:
@@ -173,6 +215,13 @@ def bad_inputs(c, infertune, scratch, nb, b):
         (["-e", b, "--preferred-batch-size", "8"],
          "--preferred-batch-size 8 is above max_batch_size 4"),
         (["-e", b, "-b", "5"], "-b 5 is above max_batch_size 4"),
+        (["-e", nb, "--latency-budget", "0"], "--latency-budget '0': expected a number > 0"),
+        (["-e", nb, "--latency-budget", "soon"], "--latency-budget 'soon'"),
+        (["-e", nb, "--target-rate", "100"], "--target-rate needs --latency-budget"),
+        (["-e", nb, "--latency-budget", "50", "--request-rate-range", "100",
+          "--request-distribution", "poisson"], "constant intervals only"),
+        (["-e", nb, "--latency-budget", "50", "--concurrency-range", "2", "--format", "csv"],
+         "--format csv takes one table"),
     ]
     for args, want in cases:
         p = predict(infertune, *args)
@@ -199,6 +248,7 @@ def run(c, infertune, scratch):
     if not c.equal(p.returncode, 0, "analyze simb (default only) exits 0"):
         return
     not_batching(c, infertune, scratch, nb)
+    capacity(c, infertune, nb)
     batching(c, infertune, scratch, b)
     bad_inputs(c, infertune, scratch, nb, b)
 
