@@ -43,6 +43,8 @@
 #define PRED_MIN_BUDGET 4
 #define PRED_SPACE_SHARE 20             /* guided points: at most 1/20 of the space */
 #define PRED_REQUESTS 5000              /* simulated requests per predicted point */
+#define PRED_SCREEN_REQUESTS 1000       /* ... when screening the whole space */
+#define PRED_SHORTLIST 16               /* points simulated again at full length */
 #define PRED_MAX_PROBES 8
 
 static const uint32_t default_delays_us[] = { 0, 1000, 10000 };
@@ -288,9 +290,12 @@ static void optimistic(const struct figures *f, double u, struct figures *out)
 	}
 }
 
-/* The prediction for configuration pc under `load` (clients, or requests/s with rates). */
+/*
+ * The prediction for configuration pc under `load` (clients, or requests/s
+ * with rates), from `requests` simulated requests.
+ */
 static bool predict_conf(const struct pred *p, const struct pconf *pc, double load,
-			 struct figures *f)
+			 size_t requests, struct figures *f)
 {
 	int32_t pref = pc->preferred;
 	struct des_config dc = {
@@ -304,15 +309,10 @@ static bool predict_conf(const struct pred *p, const struct pconf *pc, double lo
 	struct des_load dl = { p->rates ? DES_REQUEST_RATE : DES_CONCURRENCY, load, false, 1 };
 	struct predict_result r;
 
-	if (predict_run(p->fit, &dc, pc->threads, &dl, PRED_REQUESTS, &r, NULL))
+	if (predict_run(p->fit, &dc, pc->threads, &dl, requests, &r, NULL))
 		return false;
 	figures_of(&r.des, f);
 	return true;
-}
-
-static bool predict_point(const struct pred *p, size_t c, size_t l, struct figures *f)
-{
-	return predict_conf(p, &p->confs[c], p->loads[l], f);
 }
 
 /*
@@ -339,36 +339,76 @@ static bool refit(struct pred *p, bool quiet)
 	return rc == 0;
 }
 
+/* A point of the space and its prediction (pick_next's shortlist). */
+struct candidate {
+	size_t conf, load;
+	struct figures fig;
+};
+
+/* Keeps the PRED_SHORTLIST best of the candidates offered, best first. */
+static void shortlist_offer(const struct pred *p, struct candidate *list, size_t *n,
+			    const struct candidate *c)
+{
+	size_t at = *n;
+
+	while (at > 0 && objective_better(p->obj, &list[at - 1].fig, &c->fig))
+		at--;
+	if (at >= PRED_SHORTLIST)
+		return;
+	if (*n < PRED_SHORTLIST)
+		(*n)++;
+	memmove(&list[at + 1], &list[at], (*n - 1 - at) * sizeof(*list));
+	list[at] = *c;
+}
+
 /*
  * The unmeasured point predicted best among those whose optimistic
  * prediction beats the best measured (passing the constraints as it
- * would); false when there is none.
+ * would); false when there is none. Every point is screened with a short
+ * simulation (PRED_SCREEN_REQUESTS); the shortlist of the best is
+ * simulated again at full length (PRED_REQUESTS) and decides, so a
+ * step costs about what a few hundred full simulations cost, whatever
+ * the space's size.
  */
 static bool pick_next(struct pred *p)
 {
 	double u = predict_fit_uncertainty(p->fit);
+	struct candidate list[PRED_SHORTLIST + 1];
+	size_t n = 0;
 	bool found = false;
-	struct figures best_pred;
 
 	for (size_t c = 0; c < p->n_confs; c++) {
 		for (size_t l = 0; l < p->n_loads; l++) {
-			struct figures f, opt;
+			struct candidate cand = { .conf = c, .load = l };
+			struct figures opt;
 
-			if (p->measured[c * p->n_loads + l] || !predict_point(p, c, l, &f))
+			if (p->measured[c * p->n_loads + l] ||
+			    !predict_conf(p, &p->confs[c], p->loads[l], PRED_SCREEN_REQUESTS,
+					  &cand.fig))
 				continue;
-			optimistic(&f, u, &opt);
+			optimistic(&cand.fig, u, &opt);
 			if (p->has_best && !objective_better(p->obj, &p->best, &opt))
 				continue;
-			if (found && !objective_better(p->obj, &best_pred, &f))
-				continue;
-			found = true;
-			best_pred = f;
-			p->pick_conf = c;
-			p->pick_load = l;
+			shortlist_offer(p, list, &n, &cand);
 		}
 	}
+	for (size_t i = 0; i < n; i++) {
+		struct figures f, opt;
+
+		if (!predict_conf(p, &p->confs[list[i].conf], p->loads[list[i].load],
+				  PRED_REQUESTS, &f))
+			continue;
+		optimistic(&f, u, &opt);
+		if (p->has_best && !objective_better(p->obj, &p->best, &opt))
+			continue;
+		if (found && !objective_better(p->obj, &p->pick.fig, &f))
+			continue;
+		found = true;
+		p->pick.fig = f;
+		p->pick_conf = list[i].conf;
+		p->pick_load = list[i].load;
+	}
 	if (found) {
-		p->pick.fig = best_pred;
 		p->pick.rel_uncertainty = u;
 		p->pick.probe = false;
 		predict_fit_describe(p->fit, p->pick.model, sizeof(p->pick.model));
@@ -387,7 +427,8 @@ static void probe_predict(struct pred *p, const struct search_point *pt)
 			   pt->preferred_batch_size, pt->queue_delay_us };
 	double load = p->rates ? pt->request_rate : (double)pt->concurrency;
 
-	if (!p->n_obs || !refit(p, true) || !predict_conf(p, &c, load, &p->pick.fig))
+	if (!p->n_obs || !refit(p, true) ||
+	    !predict_conf(p, &c, load, PRED_REQUESTS, &p->pick.fig))
 		return;
 	p->pick.rel_uncertainty = predict_fit_uncertainty(p->fit);
 	p->pick.probe = true;

@@ -155,6 +155,7 @@ struct des_sim {
 	uint64_t issued, issue_cap;     /* requests sent, and the most that may be */
 	bool ran_out;                   /* open loop: the arrivals hit issue_cap */
 	uint64_t in_system;             /* in the queue or executing */
+	double front_free;              /* when the front end has sent every response so far */
 
 	/* The measurement window. */
 	size_t warmup, requests;
@@ -297,14 +298,14 @@ static void open_next(struct des_sim *s)
 	s->issued++;
 }
 
-/* Closed loop: the client whose response came back now sends again. */
-static void closed_next(struct des_sim *s)
+/* Closed loop: the client whose response the front end sends at `sent` sends again. */
+static void closed_next(struct des_sim *s, double sent)
 {
 	if (s->issued >= s->issue_cap)
 		return;
 	s->issued++;
-	if (s->m->overhead_ns > 0)
-		heap_push(&s->events, s->now + s->m->overhead_ns, EV_ARRIVE, 0);
+	if (s->m->overhead_ns > 0 || sent > s->now)
+		heap_push(&s->events, sent + s->m->overhead_ns, EV_ARRIVE, 0);
 	else
 		arrive(s);
 }
@@ -348,10 +349,14 @@ static void dispatch(struct des_sim *s)
 	}
 }
 
-/* One request of a batch that ends now: warm-up, or a measured figure. */
-static void request_done(struct des_sim *s, double arrived, double taken)
+/*
+ * One request of a batch that ends now, its response sent at `sent`:
+ * warm-up, or a measured figure (counted now; in a steady state the
+ * responses leave at the rate the batches end).
+ */
+static void request_done(struct des_sim *s, double arrived, double taken, double sent)
 {
-	double latency = s->m->overhead_ns + (s->now - arrived);
+	double latency = s->m->overhead_ns + (sent - arrived);
 
 	if (!s->measuring) {
 		if (++s->warm_done >= s->warmup) {
@@ -383,11 +388,16 @@ static void finish(struct des_sim *s, size_t id)
 		s->executions++;
 		s->items += (uint64_t)in->items;
 	}
-	for (size_t k = 0; k < in->n; k++)
-		request_done(s, in->arrivals[k], in->taken_ns);
-	if (s->l->kind == DES_CONCURRENCY) {
-		for (size_t k = 0; k < in->n; k++)
-			closed_next(s);
+	for (size_t k = 0; k < in->n; k++) {
+		double sent = s->now;
+
+		if (s->m->serial_ns > 0) {
+			s->front_free = fmax(s->front_free, s->now) + s->m->serial_ns;
+			sent = s->front_free;
+		}
+		request_done(s, in->arrivals[k], in->taken_ns, sent);
+		if (s->l->kind == DES_CONCURRENCY)
+			closed_next(s, sent);
 	}
 	in->n = 0;
 	s->free_ids[s->n_free++] = id;
@@ -474,6 +484,10 @@ static int model_check(const struct des_model *m, struct it_error *err)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "des: model.overhead_ns is %g; it must be a finite number of ns from 0 to %g",
 				    m->overhead_ns, DES_MAX_TIME_NS);
+	if (!time_ok(m->serial_ns))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "des: model.serial_ns is %g; it must be a finite number of ns from 0 to %g",
+				    m->serial_ns, DES_MAX_TIME_NS);
 	if (m->device.kind != DES_SLOTS && m->device.kind != DES_SHARED)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "des: model.device.kind %d is neither DES_SLOTS nor DES_SHARED",

@@ -68,6 +68,14 @@ struct des_model {
 	 * execution ends.
 	 */
 	double overhead_ns;
+	/*
+	 * The serving front end's cost per response, ns: the responses of a
+	 * batch leave one after another (encoding, the HTTP write, the
+	 * client's read), each this long, so a batch's clients come back
+	 * staggered, not at once. 0: every response leaves at the execution's
+	 * end.
+	 */
+	double serial_ns;
 };
 
 /**

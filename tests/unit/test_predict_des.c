@@ -241,6 +241,40 @@ static void test_queue_delay(void **state)
 	near("latency, preferred 1", r.latency_avg_us, 1400, 1e-9);
 }
 
+/*
+ * The front end's cost per response: a lone client waits for its
+ * execution and then its response, T + S a round; 4 clients batched by 4
+ * come back S apart, so the next batch forms of the first one alone and
+ * the batches alternate (the server's behaviour that serial_ns models).
+ */
+static void test_serial_responses(void **state)
+{
+	static const double exec[] = { 10 * MS };
+	struct des_model m = { .exec_ns = exec, .n_exec = 1,
+			       .device = { DES_SLOTS, 1 }, .serial_ns = 2 * MS };
+	struct des_config c = { .instances = 1 };
+	struct des_load l = concurrency(1);
+	struct des_result r;
+	struct it_error err = { 0 };
+
+	(void)state;
+	r = run_ok(&m, &c, &l);
+	near("one client: a round is T + S", r.throughput, 1 / 12e-3, 1e-9);
+	near("one client: its latency", r.latency_avg_us, 12000, 1e-9);
+	/* Batching: the responses of a batch of 4 leave 2 ms apart. */
+	c.max_batch_size = 4;
+	c.dynamic_batching = true;
+	l = concurrency(4);
+	r = run_ok(&m, &c, &l);
+	assert_true(r.avg_batch < 4);
+	m.serial_ns = 0;
+	r = run_ok(&m, &c, &l);
+	near("no front-end cost: batches of all 4", r.avg_batch, 4, 1e-12);
+	m.serial_ns = -1;
+	assert_int_equal(des_run(&m, &c, &l, NULL, &r, &err), IT_ERR_INVALID);
+	assert_non_null(strstr(err.message, "serial_ns"));
+}
+
 /* Sizes past the table extend the last two linearly; request_batch adds up. */
 static void test_extrapolation_and_request_batch(void **state)
 {
@@ -685,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_batches_of_all_clients),
 		cmocka_unit_test(test_preferred_sizes),
 		cmocka_unit_test(test_queue_delay),
+		cmocka_unit_test(test_serial_responses),
 		cmocka_unit_test(test_extrapolation_and_request_batch),
 		cmocka_unit_test(test_shared_device),
 		cmocka_unit_test(test_request_rate),

@@ -29,7 +29,7 @@ static struct des_model truth(void)
 {
 	for (int b = 1; b <= MAX_B; b++)
 		exec_ns[b - 1] = (4000 + 500.0 * b) * US;
-	return (struct des_model){ exec_ns, MAX_B, { DES_SLOTS, 2 }, 300 * US };
+	return (struct des_model){ exec_ns, MAX_B, { DES_SLOTS, 2 }, 300 * US, 0 };
 }
 
 /* One observation of config c at concurrency `clients`, as the server would report it. */
@@ -164,7 +164,7 @@ static void test_unknown_threads(void **state)
 static struct predict_fit *fit_one_slot(const struct des_config *c)
 {
 	static double t_ns[1] = { T_US * US };
-	struct des_model m = { t_ns, 1, { DES_SLOTS, 1 }, 0 };
+	struct des_model m = { t_ns, 1, { DES_SLOTS, 1 }, 0, 0 };
 	struct des_load l = { DES_CONCURRENCY, 2, false, 1 };
 	struct predict_batch b = { 1, 100, 100 * T_US * US };
 	struct predict_fit *f = NULL;
