@@ -57,7 +57,8 @@ struct sim_model {
 	uint64_t memory_mb;     /* held by each instance while loaded */
 	uint64_t capacity_mb;   /* the pool's size as this model sees it (0 = unlimited) */
 	uint64_t abort_after;   /* test-only: abort() at this execution (0 = never) */
-	uint64_t executions;    /* guarded by mu; counted only when abort_after is set */
+	uint64_t fail_every;    /* test-only: every Nth execution fails (0 = never) */
+	uint64_t executions;    /* guarded by mu; counted when abort_after or fail_every is set */
 	pthread_mutex_t mu;     /* guards `devices` (instance_new runs on many threads) */
 	struct sim_device *devices;
 };
@@ -72,12 +73,15 @@ struct sim_instance {
  * `infertune analyze` (tests/integration/analyze/): a variant that kills the
  * server while loading, or while being measured, must be recorded as failed
  * and the search must go on. They call abort(), taking the whole server
- * process down, exactly as a crashing backend would. Never set them outside
- * tests.
+ * process down, exactly as a crashing backend would. sim_fail_every is the
+ * server's own test (tests/integration/serve/): every Nth execution returns
+ * an error, as a backend does that fails one batch; only that batch's
+ * requests may get it. Never set them outside tests.
  */
 static const char *const sim_params[] = {
 	"sim_base_us", "sim_per_item_us", "sim_device_slots",
 	"sim_memory_mb", "sim_memory_capacity_mb", "sim_crash_on_load", "sim_abort_after",
+	"sim_fail_every",
 };
 
 /* A plain decimal integer <= max: digits only, no sign, space or suffix. */
@@ -124,7 +128,8 @@ static int sim_model_load(const struct model_config *cfg,
 			  struct it_error *err)
 {
 	struct sim_model *m = NULL;
-	uint64_t base_us, per_item_us, slots, memory_mb, capacity_mb, crash_on_load, abort_after;
+	uint64_t base_us, per_item_us, slots, memory_mb, capacity_mb, crash_on_load, abort_after,
+		 fail_every;
 	int rc;
 
 	(void)version_dir;
@@ -139,7 +144,7 @@ static int sim_model_load(const struct model_config *cfg,
 			known = known || !strcmp(key, sim_params[k]);
 		if (!known)
 			return it_error_set(err, IT_ERR_INVALID,
-					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots, sim_memory_mb, sim_memory_capacity_mb, sim_crash_on_load, sim_abort_after",
+					    "backend 'sim': unknown parameter '%s'; known: sim_base_us, sim_per_item_us, sim_device_slots, sim_memory_mb, sim_memory_capacity_mb, sim_crash_on_load, sim_abort_after, sim_fail_every",
 					    key);
 	}
 	rc = sim_param(cfg, "sim_base_us", 0, 0, SIM_MAX_US, &base_us, err);
@@ -167,6 +172,9 @@ static int sim_model_load(const struct model_config *cfg,
 		       err);
 	if (rc)
 		return rc;
+	rc = sim_param(cfg, "sim_fail_every", 0, 0, UINT32_MAX, &fail_every, err);
+	if (rc)
+		return rc;
 	if (crash_on_load)
 		abort(); /* test-only: a backend that takes the server down while loading */
 
@@ -178,6 +186,7 @@ static int sim_model_load(const struct model_config *cfg,
 	m->memory_mb = memory_mb;
 	m->capacity_mb = capacity_mb;
 	m->abort_after = abort_after;
+	m->fail_every = fail_every;
 	pthread_mutex_init(&m->mu, NULL);
 	*model_state = m;
 	return 0;
@@ -353,14 +362,20 @@ static int sim_execute(void *instance_state, const struct tensor *inputs,
 				    n_outputs, m->cfg->n_outputs);
 	if (batch < 1)
 		batch = 1;
-	if (m->abort_after) {
-		bool crash;
+	if (m->abort_after || m->fail_every) {
+		uint64_t n;
 
 		pthread_mutex_lock(&m->mu);
-		crash = ++m->executions >= m->abort_after;
+		n = ++m->executions;
 		pthread_mutex_unlock(&m->mu);
-		if (crash)
+		if (m->abort_after && n >= m->abort_after)
 			abort(); /* test-only: a backend that crashes mid-measurement */
+		if (m->fail_every && n % m->fail_every == 0)
+			return it_error_set(err, IT_ERR_INTERNAL,
+					    "sim: execution %llu of a batch of %lld failed "
+					    "(sim_fail_every %llu: test-only fault injection)",
+					    (unsigned long long)n, (long long)batch,
+					    (unsigned long long)m->fail_every);
 	}
 	/* Outputs first, so the device time is the simulated time only. */
 	rc = sim_outputs_fill(m->cfg, batch, outputs, n_outputs, err);

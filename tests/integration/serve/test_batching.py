@@ -2,13 +2,16 @@
 """Scheduling seen from outside: dynamic batching forms batches (never above
 max_batch_size), and more instances give more throughput on a `sim` model as
 its model predicts: an execution of batch b holds one of the device's slots
-for sim_base_us + sim_per_item_us * b, slots shared by all instances."""
+for sim_base_us + sim_per_item_us * b, slots shared by all instances. A
+backend that fails one execution (sim_fail_every, issue #14) fails exactly
+the requests of that batch; the others, and the requests after it, are
+served."""
 
 import os
 import threading
 import time
 
-from common import Server, binary_request, infer, main, sim_pbtxt, write_model
+from common import Server, binary_request, infer, main, model_pbtxt, sim_pbtxt, write_model
 
 BASE_US = 20000           # 20 ms per execution, batch 1
 CLIENTS = 8
@@ -48,6 +51,10 @@ def run(c, infertune, scratch):
     write_model(repo, "batched", sim_pbtxt(
         "batched", base_us=20000, per_item_us=1000, max_batch_size=8,
         dynamic_batching="max_queue_delay_microseconds: 50000"))
+    write_model(repo, "flaky", model_pbtxt(
+        "flaky", "sim", [("INPUT0", "TYPE_FP32", [4])], [("OUTPUT0", "TYPE_FP32", [4])],
+        max_batch_size=8, dynamic_batching="max_queue_delay_microseconds: 20000",
+        parameters={"sim_base_us": 10000, "sim_fail_every": 3}))
     for name, instances, slots in (("one", 1, 4), ("four", 4, 4), ("four_on_two", 4, 2)):
         write_model(repo, name, sim_pbtxt(name, base_us=BASE_US, slots=slots,
                                           instances=instances, max_batch_size=0))
@@ -79,6 +86,41 @@ def run(c, infertune, scratch):
         c.check(e["inference_count"] == 96 and e["execution_count"] == sum(sizes.values())
                 and e["execution_count"] < 96, "inference_count 96, fewer executions", e)
         c.equal(e["inference_stats"]["success"]["count"], 96, "success counts requests")
+
+        # -- a backend that fails every third execution: only its batch's requests fail
+        answers = []
+
+        def flaky_client():
+            conn = s.conn()
+            body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
+            for _ in range(4):
+                st, _, data = infer(s, "flaky", body, hdrs, conn=conn)
+                answers.append((st, data))
+            conn.close()
+
+        threads = [threading.Thread(target=flaky_client) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        failed = [d for st, d in answers if st != 200]
+        st, stats = s.get_json("/v2/models/flaky/stats")
+        e = stats["model_stats"][0]
+        fail_count = e["inference_stats"]["fail"]["count"]
+        print(f"    flaky: {len(answers)} answers, {len(failed)} failed, "
+              f"{e['execution_count']} executions, fail count {fail_count}")
+        c.equal(len(answers), 96, "flaky: every request is answered")
+        c.check(failed and all(b"sim_fail_every" in d for d in failed),
+                "flaky: the failed requests carry the backend's error", failed[:2])
+        c.equal(fail_count, len(failed), "flaky: the statistics count exactly those failures")
+        c.equal(e["inference_stats"]["success"]["count"], 96 - len(failed),
+                "flaky: every other request succeeded")
+        # Executions go on: one at a time now, exactly every third fails.
+        conn = s.conn()
+        body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
+        after = [infer(s, "flaky", body, hdrs, conn=conn)[0] for _ in range(6)]
+        conn.close()
+        c.equal(after.count(200), 4, "flaky: later requests are served (2 of 6 fail, by design)")
 
         # -- instances: throughput = min(instances, slots) / (sim_base_us) with 8 clients
         rates = {}
