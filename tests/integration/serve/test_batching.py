@@ -46,6 +46,26 @@ def load(s, model, clients, window_s):
     return sum(done) / (time.monotonic() - t0), errors
 
 
+def burst(s, model, clients=24, each=4):
+    """`clients` concurrent clients send `each` batch-1 requests; returns [(status, body)]."""
+    answers = []
+
+    def client():
+        conn = s.conn()
+        body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
+        for _ in range(each):
+            st, _, data = infer(s, model, body, hdrs, conn=conn)
+            answers.append((st, data))
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
 def run(c, infertune, scratch):
     repo = os.path.join(scratch, "repo")
     write_model(repo, "batched", sim_pbtxt(
@@ -61,20 +81,7 @@ def run(c, infertune, scratch):
 
     with Server(infertune, scratch, [repo]) as s:
         # -- dynamic batching: 24 concurrent clients, 4 requests each
-        results = []
-
-        def client():
-            conn = s.conn()
-            body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
-            for _ in range(4):
-                results.append(infer(s, "batched", body, hdrs, conn=conn)[0])
-            conn.close()
-
-        threads = [threading.Thread(target=client) for _ in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        results = [st for st, _ in burst(s, "batched")]
         c.equal(results.count(200), 96, "96 concurrent batch-1 requests all succeed")
         st, stats = s.get_json("/v2/models/batched/stats")
         e = stats["model_stats"][0]
@@ -88,21 +95,7 @@ def run(c, infertune, scratch):
         c.equal(e["inference_stats"]["success"]["count"], 96, "success counts requests")
 
         # -- a backend that fails every third execution: only its batch's requests fail
-        answers = []
-
-        def flaky_client():
-            conn = s.conn()
-            body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
-            for _ in range(4):
-                st, _, data = infer(s, "flaky", body, hdrs, conn=conn)
-                answers.append((st, data))
-            conn.close()
-
-        threads = [threading.Thread(target=flaky_client) for _ in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        answers = burst(s, "flaky")
         failed = [d for st, d in answers if st != 200]
         st, stats = s.get_json("/v2/models/flaky/stats")
         e = stats["model_stats"][0]
