@@ -18,7 +18,8 @@
  *     they share the device), and one instance of each other thread count;
  *     each at one concurrency;
  *  3. guided: the predicted best point, one at a time, until the stop rule
- *     or the budget (a twentieth of the space, at least 4).
+ *     or the budget (a twentieth of the space, the default's levels and
+ *     the probes included; at least 4 guided points).
  * Without batch statistics (a server that does not send them) nothing can
  * be fitted: the search says so and measures brute's configurations at
  * the run's concurrencies instead.
@@ -143,9 +144,19 @@ static void space_build(struct pred *p)
 	}
 	p->measured = xcalloc(p->n_confs * p->n_loads + 1, 1);
 	p->max_batch = sp->batching ? sp->max_mbs : 1;
-	p->budget = p->n_confs * p->n_loads / PRED_SPACE_SHARE;
-	if (p->budget < PRED_MIN_BUDGET)
-		p->budget = PRED_MIN_BUDGET;
+}
+
+/*
+ * The guided points: what is left of a twentieth of the space after the
+ * default's sweep and the probes (they count: every level measured is a
+ * point), at least PRED_MIN_BUDGET.
+ */
+static void budget_plan(struct pred *p)
+{
+	size_t share = p->n_confs * p->n_loads / PRED_SPACE_SHARE;
+	size_t fixed = p->n_loads + p->n_probes;
+
+	p->budget = share > fixed + PRED_MIN_BUDGET ? share - fixed : PRED_MIN_BUDGET;
 }
 
 /* Configuration c measured at one load (0: the run's sweep). */
@@ -462,6 +473,7 @@ static int predictive_start(const struct search_space *space,
 				    what);
 	}
 	probes_plan(p);
+	budget_plan(p);
 	*state = p;
 	return 0;
 }
