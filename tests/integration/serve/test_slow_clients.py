@@ -2,14 +2,13 @@
 """Slow, silent, half-open and killed clients (issue #14, item 3) against a
 server with --http-idle-timeout-secs 2 and two HTTP threads: a normal client
 keeps its latency, the silent and stalled connections are closed by the
-idle timeout, the header tricklers hold no thread, a request slower than the
-idle timeout is not cut, a client killed with an infer in flight costs
-nothing once its answer is due, and the server ends
-with the threads and file descriptors it started with."""
+idle timeout, the header tricklers hold no thread, a request slower than
+the idle timeout is not cut, a client killed with an infer in flight costs
+nothing once its answer is due, and the server ends with no more threads
+and file descriptors than it started with."""
 
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
