@@ -489,6 +489,16 @@ static int build_view(struct model_config *cfg, struct it_error *err)
 	cfg->backend = str_field(t, "backend");
 	cfg->runtime = str_field(t, "runtime");
 	cfg->default_model_filename = str_field(t, "default_model_filename");
+	if (cfg->default_model_filename[0]) {
+		/* Joined to the version folder by backends: never a path out of it. */
+		const struct pbtxt_node *f = pbtxt_node_find(t, "default_model_filename");
+		struct it_error e = { 0 };
+
+		if (fs_check_component(cfg->default_model_filename,
+				       "default_model_filename", &e))
+			return it_error_at(err, e.code, cfg->source, f->value_line,
+					   f->value_col, "%s", e.message);
+	}
 	mbs = pbtxt_node_find(t, "max_batch_size");
 	cfg->max_batch_size = (int32_t)i64_field(t, "max_batch_size");
 	if (cfg->max_batch_size < 0)

@@ -20,28 +20,11 @@
 
 int repository_check_name(const char *name, struct it_error *err)
 {
-	size_t len = strlen(name);
-
-	if (!len)
-		return it_error_set(err, IT_ERR_INVALID, "model name is empty");
-	if (len > REPOSITORY_NAME_MAX)
+	if (strlen(name) > REPOSITORY_NAME_MAX)
 		return it_error_set(err, IT_ERR_INVALID,
 				    "model name is longer than %d bytes",
 				    REPOSITORY_NAME_MAX);
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return it_error_set(err, IT_ERR_INVALID,
-				    "model name '%s' is not allowed", name);
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p == '/' || *p == '\\')
-			return it_error_set(err, IT_ERR_INVALID,
-					    "model name '%s' contains a path separator",
-					    name);
-		if (*p < 0x20 || *p == 0x7f)
-			return it_error_set(err, IT_ERR_INVALID,
-					    "model name contains control character 0x%02x",
-					    *p);
-	}
-	return 0;
+	return fs_check_component(name, "model name", err);
 }
 
 const char *repository_default_filename(const char *platform,

@@ -106,6 +106,7 @@ struct http_req {
 	struct http_route route;
 	enum req_phase phase;
 	bool counted;             /* counted in srv->in_flight */
+	bool nul_in_path;         /* "%00" in the raw path: refused with 400 */
 	/* body */
 	bool wants_body;
 	bool too_large;
@@ -842,6 +843,26 @@ static enum MHD_Result dispatch(struct http_req *r)
 	return respond_error(r->conn, 404, "Not Found");
 }
 
+/*
+ * MHD percent-decodes the path before on_request() sees it, so an escaped
+ * NUL would cut it short unseen: "/v2/models/m%00x/ready" would arrive as
+ * the metadata route of "m". The raw URI is shown here first; the marker
+ * returned becomes the request's *con_cls, and on_request() refuses it.
+ */
+static char nul_in_path;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	size_t path_len = strcspn(uri, "?");
+
+	(void)cls;
+	(void)conn;
+	for (size_t i = 0; i + 3 <= path_len; i++)
+		if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+			return &nul_in_path;
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -852,15 +873,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	uint64_t announced;
 
 	(void)version;
-	if (!r) {
+	if (!r || *con_cls == &nul_in_path) {
 		r = xcalloc(1, sizeof(*r));
 		r->srv = srv;
 		r->conn = conn;
+		r->nul_in_path = *con_cls == &nul_in_path;
 		*con_cls = r;
 		http_route_parse(method, url, &r->route);
 		log_verbose(2, "HTTP request: %s %s", method, url);
 		/* Only the POST endpoints read a body; anything else is drained and dropped. */
-		r->wants_body = r->route.method_ok &&
+		r->wants_body = !r->nul_in_path && r->route.method_ok &&
 				(r->route.endpoint == HTTP_EP_MODEL_INFER ||
 				 r->route.endpoint == HTTP_EP_REPO_INDEX ||
 				 r->route.endpoint == HTTP_EP_REPO_LOAD ||
@@ -893,6 +915,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->nul_in_path)
+		return respond_error(conn, 400,
+				     "the request path contains an escaped NUL byte (%00)");
 	if (!r->route.method_ok)
 		return respond_error(conn, 405, "Method Not Allowed");
 	return dispatch(r);
@@ -905,8 +930,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct http_req *r = *con_cls;
 
 	(void)conn;
-	if (!r)
+	if (!r || *con_cls == &nul_in_path) {
+		*con_cls = NULL; /* ended before on_request() took the marker */
 		return;
+	}
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_verbose(2, "HTTP request ended early (code %d)", (int)toe);
 	if (r->counted)
@@ -1028,11 +1055,21 @@ static int start_daemon(struct http_server *h,
 			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
 			{ MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr },
 			{ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL },
+			/*
+			 * An inactivity timeout: reset by every byte received or
+			 * sent, so it closes silent and half-open clients but not
+			 * a trickling one. Suspended connections (an infer
+			 * waiting for its model) are exempt.
+			 */
+			{ MHD_OPTION_CONNECTION_TIMEOUT,
+			  (intptr_t)opts->idle_timeout_s, NULL },
 			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			  (intptr_t)CONNECTION_MEMORY_BYTES, NULL },
 			{ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)LISTEN_BACKLOG, NULL },
 			{ MHD_OPTION_NOTIFY_COMPLETED,
 			  h->kind == KIND_API ? (intptr_t)on_completed : 0, h },
+			{ MHD_OPTION_URI_LOG_CALLBACK,
+			  h->kind == KIND_API ? (intptr_t)on_uri : 0, h },
 			/* A pool of one is no pool: MHD warns, so leave it out. */
 			{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 			  (intptr_t)threads, NULL },

@@ -64,6 +64,7 @@ struct http_server_options {
 	size_t max_input_bytes;  /* request bodies above this are refused with 400 */
 	unsigned thread_count;   /* MHD polling threads; 0 = one per CPU, at most 16 */
 	unsigned connection_limit; /* open connections at most; 0 = 65536 */
+	unsigned idle_timeout_s; /* close a connection silent this long; 0 = never */
 };
 
 /** A running listener (opaque). */

@@ -21,6 +21,7 @@ struct it_error;
 #define SERVER_DEFAULT_ADDRESS "127.0.0.1"
 #define SERVER_DEFAULT_MAX_INPUT_BYTES ((size_t)64 << 20)
 #define SERVER_DEFAULT_EXIT_TIMEOUT_S 30
+#define SERVER_DEFAULT_HTTP_IDLE_TIMEOUT_S 60
 
 struct server_options {
 	const char *const *repositories;  /* at least one */
@@ -34,6 +35,7 @@ struct server_options {
 	int metrics_port;                 /* 0 = pick a free port */
 	size_t http_max_input_bytes;      /* 0 = SERVER_DEFAULT_MAX_INPUT_BYTES */
 	unsigned http_thread_count;       /* 0 = one per CPU (at most 16) */
+	unsigned http_idle_timeout_s;     /* close connections silent this long; 0 = default */
 	unsigned exit_timeout_s;          /* how long server_stop() waits for answers; 0 = default */
 };
 

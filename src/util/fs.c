@@ -132,6 +132,27 @@ bool fs_is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int fs_check_component(const char *name, const char *what,
+		       struct it_error *err)
+{
+	if (!*name)
+		return it_error_set(err, IT_ERR_INVALID, "%s is empty", what);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return it_error_set(err, IT_ERR_INVALID,
+				    "%s '%s' is not allowed", what, name);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p == '/' || *p == '\\')
+			return it_error_set(err, IT_ERR_INVALID,
+					    "%s '%s' contains a path separator",
+					    what, name);
+		if (*p < 0x20 || *p == 0x7f)
+			return it_error_set(err, IT_ERR_INVALID,
+					    "%s contains control character 0x%02x",
+					    what, *p);
+	}
+	return 0;
+}
+
 char *fs_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);

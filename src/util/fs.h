@@ -34,6 +34,15 @@ bool fs_is_file(const char *path);
 char *fs_join(const char *a, const char *b);
 
 /**
+ * Checks that name is one plain path component, so that fs_join(dir, name)
+ * stays inside dir: not empty, not "." or "..", no '/', '\\' or control
+ * characters. Returns 0 or IT_ERR_INVALID with a message that starts with
+ * `what` ("model name", "default_model_filename"). Pure function.
+ */
+int fs_check_component(const char *name, const char *what,
+		       struct it_error *err);
+
+/**
  * Creates path and every missing parent (mode 0777 less the umask), as
  * `mkdir -p` does. IT_ERR_IO names the component that could not be created,
  * or path when it exists and is not a folder.

@@ -174,6 +174,10 @@ static void test_semantic_errors(void **state)
 		     "6 elements in 'dims' but 5 in 'reshape'");
 	expect_error("input { name: \"a\" data_type: TYPE_FP32 dims: 1 reshape { } }\n",
 		     1, 48, "empty reshape in a non-batching model");
+	/* Backends join it to the version folder: a path would leave the repository. */
+	expect_error("default_model_filename: \"../../x/model.pt\"\n", 1, 25,
+		     "default_model_filename '../../x/model.pt' contains a path separator");
+	expect_error("default_model_filename: \"..\"\n", 1, 25, "is not allowed");
 }
 
 static void test_reshape_rules(void **state)
