@@ -256,14 +256,26 @@ static void fit_device(const struct predict_fit *f, struct fit_class *fc,
  * given the devices: a batch's responses leave one after another, so its
  * clients come back staggered and the next batch forms from part of them
  * (a closed loop of 64 clients on one instance alternating batches of 32
- * where the simulation with no such cost predicts batches of 64). A
+ * where the simulation with no such cost predicts batches of 64). Fitted
+ * only when some level batched dynamically, with batches of several
+ * requests (without, the cost cannot be told from the overhead); a
  * candidate must miss FIT_SERIAL_GAIN less than no cost at all to be
- * kept. True when one was kept (the devices are then fitted again).
+ * kept. True when one was
+ * kept (the devices are then fitted again).
  */
 static bool fit_serial(struct predict_fit *f, const struct predict_obs *obs, size_t n)
 {
 	static const double candidates_us[] = { 10, 25, 50, 100, 200, 400 };
 	double none = 0, best;
+	bool batched = false;
+
+	/* Only batches of several requests show the stagger; without, it is the overhead's. */
+	for (size_t i = 0; i < n && !batched; i++)
+		for (size_t k = 0; k < obs[i].n_batches && obs[i].config.dynamic_batching &&
+		     !batched; k++)
+			batched = obs[i].batches[k].batch_size > 1 && obs[i].batches[k].executions;
+	if (!batched)
+		return false;
 
 	for (size_t i = 0; i < f->n_cls; i++)
 		if (f->cls[i].measured)
