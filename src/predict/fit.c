@@ -260,8 +260,7 @@ static void fit_device(const struct predict_fit *f, struct fit_class *fc,
  * only when some level batched dynamically, with batches of several
  * requests (without, the cost cannot be told from the overhead); a
  * candidate must miss FIT_SERIAL_GAIN less than no cost at all to be
- * kept. True when one was
- * kept (the devices are then fitted again).
+ * kept. True when one was kept (the devices are then fitted again).
  */
 static bool fit_serial(struct predict_fit *f, const struct predict_obs *obs, size_t n)
 {
