@@ -37,6 +37,9 @@ struct objective_set;
 /* Precision mode unless perf_analyzer's stability settings are given (docs/cli/analyze.md). */
 #define ANALYZE_DEFAULT_PRECISION_PCT 5.0
 
+/** The most configurations one model's model_config_parameters may expand to. */
+#define ANALYZE_MAX_COMBINATIONS 10000
+
 enum analyze_server_mode {
 	ANALYZE_SERVER_EMBEDDED = 0,    /* infertune serve, a child process */
 	ANALYZE_SERVER_REMOTE,          /* a running Triton or infertune serve (--url) */

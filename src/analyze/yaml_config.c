@@ -28,7 +28,6 @@
 #include "util/banned.h"
 
 #define YAML_MAX_BYTES ((size_t)4 << 20)
-#define MAX_COMBINATIONS 10000
 
 struct yctx {
 	yaml_document_t *doc;
@@ -475,9 +474,9 @@ static int alts_product(struct yctx *y, const yaml_node_t *n, const char *path,
 {
 	struct alts next = { NULL, 0 };
 
-	if (cur->n * items->n > MAX_COMBINATIONS) {
+	if (cur->n * items->n > ANALYZE_MAX_COMBINATIONS) {
 		alts_clear(items);
-		return fail_at(y, n, "%s: more than %d combinations", path, MAX_COMBINATIONS);
+		return fail_at(y, n, "%s: more than %d combinations", path, ANALYZE_MAX_COMBINATIONS);
 	}
 	for (size_t a = 0; a < cur->n; a++) {
 		for (size_t b = 0; b < items->n; b++) {
@@ -716,9 +715,9 @@ static int expand_map(struct yctx *y, const yaml_node_t *n, const struct pb_fiel
 			alts_clear(&vals);
 			break;
 		}
-		if (cur.n * vals.n > MAX_COMBINATIONS) {
+		if (cur.n * vals.n > ANALYZE_MAX_COMBINATIONS) {
 			alts_clear(&vals);
-			rc = fail_at(y, n, "%s: more than %d combinations", path, MAX_COMBINATIONS);
+			rc = fail_at(y, n, "%s: more than %d combinations", path, ANALYZE_MAX_COMBINATIONS);
 			break;
 		}
 		for (size_t a = 0; a < cur.n; a++) {
@@ -902,9 +901,9 @@ static int read_model_config_parameters(struct yctx *y, const yaml_node_t *n,
 			}
 			snprintf(sub, sizeof(sub), "model_config_parameters.%s", f->name);
 			rc = expand_field(y, map_value(y, n, i), f, sub, &vals);
-			if (!rc && cur.n * vals.n > MAX_COMBINATIONS)
+			if (!rc && cur.n * vals.n > ANALYZE_MAX_COMBINATIONS)
 				rc = fail_at(y, n, "model_config_parameters: more than %d combinations",
-					     MAX_COMBINATIONS);
+					     ANALYZE_MAX_COMBINATIONS);
 			for (size_t a = 0; !rc && a < cur.n; a++) {
 				for (size_t b = 0; b < vals.n; b++) {
 					json_t *o = json_deep_copy(cur.v[a]);
@@ -1144,6 +1143,59 @@ static int read_root(struct yctx *y, const yaml_node_t *root)
 	return rc;
 }
 
+/* Bytes of the YAML line break at s[0..n) (LF, CR, CRLF, NEL, LS, PS), or 0. */
+static size_t line_break_len(const unsigned char *s, size_t n)
+{
+	if (s[0] == '\n')
+		return 1;
+	if (s[0] == '\r')
+		return n > 1 && s[1] == '\n' ? 2 : 1;
+	if (n > 1 && s[0] == 0xC2 && s[1] == 0x85)
+		return 2;
+	if (n > 2 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
+/*
+ * The 1-based line and column of a libyaml mark. At the end of a text
+ * that does not end with a line break, libyaml moves its mark to the start
+ * of a line after the last; such a fault is reported just past the end of
+ * the last line instead. Lines and columns count as libyaml counts them:
+ * YAML line breaks, characters.
+ */
+static void mark_position(const char *text, size_t len, const yaml_mark_t *m,
+			  int *line, int *col)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t breaks = 0, chars = 0, last_chars = 0, i = 0;
+	bool ends_with_break = false;
+
+	while (i < len) {
+		size_t b = line_break_len(s + i, len - i);
+
+		ends_with_break = b > 0;
+		if (b) {
+			breaks++;
+			chars += b == 2 && s[i] == '\r' ? 2 : 1; /* libyaml counts CRLF as two */
+			last_chars = 0;
+			i += b;
+			continue;
+		}
+		if ((s[i] & 0xC0) != 0x80) {
+			chars++;
+			last_chars++;
+		}
+		i++;
+	}
+	*line = (int)m->line + 1;
+	*col = (int)m->column + 1;
+	if (m->index >= chars && !ends_with_break && m->line == breaks + 1 && m->column == 0) {
+		*line = (int)breaks + 1;
+		*col = (int)last_chars + 1;
+	}
+}
+
 int analyze_options_parse_yaml(struct analyze_options *o, const char *text,
 			       size_t len, const char *name,
 			       struct it_error *err)
@@ -1157,9 +1209,16 @@ int analyze_options_parse_yaml(struct analyze_options *o, const char *text,
 	if (!yaml_parser_initialize(&parser))
 		return it_error_set(err, IT_ERR_INTERNAL, "libyaml: cannot initialise a parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	/*
+	 * UTF-8 only: libyaml would otherwise decode a UTF-16 file (after its
+	 * BOM), whose positions mark_position() cannot place in the bytes.
+	 */
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = it_error_at(err, IT_ERR_PARSE, name, (int)parser.problem_mark.line + 1,
-				 (int)parser.problem_mark.column + 1, "YAML: %s%s%s",
+		int line, col;
+
+		mark_position(text, len, &parser.problem_mark, &line, &col);
+		rc = it_error_at(err, IT_ERR_PARSE, name, line, col, "YAML: %s%s%s",
 				 parser.problem ? parser.problem : "syntax error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
 		goto out;

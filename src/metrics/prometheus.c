@@ -469,9 +469,12 @@ int prometheus_parse(const char *text, size_t len, const char *source,
 	page->n_samples = ps.n_samples;
 	page->families = ps.families;
 	page->n_families = ps.n_families;
-	/* Labels may have moved while the array grew: resolve them now. */
+	/*
+	 * Labels may have moved while the array grew: resolve them now. A page
+	 * without a single label has no array (and NULL + 0 is undefined).
+	 */
 	for (size_t i = 0; i < ps.n_samples; i++)
-		page->samples[i].labels = ps.labels + ps.label_first[i];
+		page->samples[i].labels = ps.labels ? ps.labels + ps.label_first[i] : NULL;
 	ps.text = NULL;
 	ps.labels = NULL;
 	ps.samples = NULL;

@@ -598,7 +598,13 @@ struct model_config *model_config_from_json_text(const char *text, size_t len,
 	/* Protobuf strings may hold NUL bytes; the schema keeps their lengths. */
 	json = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!json) {
-		it_error_at(err, IT_ERR_PARSE, what, jerr.line, jerr.column,
+		/*
+		 * jansson's column is that of the last character read, 0 when
+		 * the fault is the end of the text at the start of a line: the
+		 * position is then column 1 of that line.
+		 */
+		it_error_at(err, IT_ERR_PARSE, what, jerr.line,
+			    jerr.column > 0 ? jerr.column : 1,
 			    "invalid JSON: %s", jerr.text);
 		return NULL;
 	}

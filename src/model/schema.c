@@ -702,6 +702,13 @@ static int slot_compare(const void *pa, const void *pb)
 
 	if (a->field_index != b->field_index)
 		return a->field_index < b->field_index ? -1 : 1;
+	/*
+	 * Keyless slots of a map field (`parameters: []`, dropped below) go
+	 * first: comparing them by input order with entries compared by key
+	 * would not be an order at all, and qsort would leave the map unsorted.
+	 */
+	if (a->has_key != b->has_key)
+		return a->has_key ? 1 : -1;
 	if (a->has_key && b->has_key) {
 		r = key_compare(&a->key, &b->key);
 		if (r)

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -213,6 +212,8 @@ void http_route_parse(const char *method, const char *path,
 			out->endpoint = HTTP_EP_HEALTH_LIVE;
 		else if (n == 3 && seg_is(seg[2], len[2], "ready"))
 			out->endpoint = HTTP_EP_HEALTH_READY;
+		else
+			return; /* /v2/health/other: 404 whatever the method */
 		out->method_ok = get;
 		return;
 	}
@@ -390,11 +391,17 @@ static bool content_length(struct MHD_Connection *conn, uint64_t *out)
 {
 	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return v && http_parse_content_length(v, out);
+}
+
+bool http_parse_content_length(const char *value, uint64_t *out)
+{
 	uint64_t n = 0;
 
-	if (!v || !*v)
+	if (!*value)
 		return false;
-	for (; *v; v++) {
+	for (const char *v = value; *v; v++) {
 		if (*v < '0' || *v > '9' || n > (UINT64_MAX - 9) / 10)
 			return false;
 		n = n * 10 + (uint64_t)(*v - '0');
@@ -655,26 +662,9 @@ static int inference_header_length(struct MHD_Connection *conn,
 {
 	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    HEADER_INFERENCE_LENGTH);
-	const char *p;
-	long long n = 0;
-	bool ok;
 
 	*out = -1;
-	if (!v)
-		return 0;
-	/* A sign is allowed so that a negative value gets kserve's own message. */
-	p = *v == '-' ? v + 1 : v;
-	ok = *p != '\0';
-	for (; ok && *p; p++) {
-		ok = *p >= '0' && *p <= '9' && n <= (LLONG_MAX - 9) / 10;
-		if (ok)
-			n = n * 10 + (*p - '0');
-	}
-	if (!ok)
-		return it_error_set(err, IT_ERR_INVALID,
-				    "Unable to parse inference header size, got: %s", v);
-	*out = *v == '-' ? -n : n;
-	return 0;
+	return v ? kserve_parse_header_length(v, out, err) : 0;
 }
 
 /*

@@ -58,6 +58,14 @@ struct http_route {
 void http_route_parse(const char *method, const char *path,
 		      struct http_route *out);
 
+/**
+ * Reads a Content-Length value (what decides, before any byte of the body
+ * arrives, whether a body is refused as too large and how much is
+ * allocated for it): decimal digits only. false, *out unchanged, when it is
+ * empty, not a number or too large to be a length. Pure function.
+ */
+bool http_parse_content_length(const char *value, uint64_t *out);
+
 struct http_server_options {
 	const char *address;     /* numeric IPv4/IPv6 address or host name to bind */
 	int port;                /* 0 picks a free port */

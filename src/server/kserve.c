@@ -1008,6 +1008,25 @@ static json_t *load_header(const unsigned char *body, size_t json_len,
 	return root;
 }
 
+int kserve_parse_header_length(const char *value, long long *out,
+			       struct it_error *err)
+{
+	const char *p = *value == '-' ? value + 1 : value;
+	long long n = 0;
+	bool ok = *p != '\0';
+
+	for (; ok && *p; p++) {
+		ok = *p >= '0' && *p <= '9' && n <= (LLONG_MAX - 9) / 10;
+		if (ok)
+			n = n * 10 + (*p - '0');
+	}
+	if (!ok)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "Unable to parse inference header size, got: %s", value);
+	*out = *value == '-' ? -n : n;
+	return 0;
+}
+
 struct infer_request *kserve_parse_infer(const struct model_config *cfg,
 					 void *body, size_t body_len,
 					 long long header_len,

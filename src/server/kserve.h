@@ -44,6 +44,15 @@ struct infer_request *kserve_parse_infer(const struct model_config *cfg,
 					 struct it_error *err);
 
 /**
+ * Reads the value of the Inference-Header-Content-Length header into *out:
+ * decimal digits, with a leading '-' accepted so that a negative length gets
+ * kserve_parse_infer()'s own message. IT_ERR_INVALID, naming the value,
+ * when it is not a number or is too large to be a length (*out unchanged).
+ */
+int kserve_parse_header_length(const char *value, long long *out,
+			       struct it_error *err);
+
+/**
  * Writes the response of a completed, successful request: the JSON header
  * ({"id" when non-empty, "model_name", "model_version", "outputs"}) followed
  * by the binary blobs of outputs requested as binary, in output order.

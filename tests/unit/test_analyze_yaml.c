@@ -217,6 +217,11 @@ static void test_errors_point_at_the_node(void **state)
 {
 	(void)state;
 	expect_error("model_repository: /m\nbogus_key: 1\n", 2, 1, "unknown option 'bogus_key'");
+	/* A fault at the end of a file without a final newline: on its last line (fuzzing). */
+	expect_error("model_repository: /m\nexport", 2, 7, "could not find expected ':'");
+	expect_error("model_repository: /m\rexport", 2, 7, "could not find expected ':'");
+	/* UTF-8 only: a UTF-16 byte-order mark is refused at its first byte. */
+	expect_error("\xff\xfe""a", 1, 1, "YAML");
 	expect_error("run_config_search_max_concurrency: many\n", 1, 36,
 		     "run_config_search_max_concurrency");
 	expect_error("run_config_search_mode: optuna\n", 1, 25, "optuna is not offered");

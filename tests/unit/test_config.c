@@ -302,6 +302,11 @@ static void test_json_text_errors(void **state)
 	assert_null(cfg);
 	assert_int_equal(err.code, IT_ERR_PARSE);
 	assert_non_null(strstr(err.message, "invalid JSON"));
+	/* An empty text fails at 1:1 (jansson says column 0; found by fuzzing). */
+	cfg = model_config_from_json_text("", 0, "config", &err);
+	assert_null(cfg);
+	assert_int_equal(err.line, 1);
+	assert_int_equal(err.col, 1);
 
 	/* Semantic checks apply to JSON too. */
 	{

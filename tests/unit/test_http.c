@@ -41,6 +41,7 @@ static void test_route_top_level(void **state)
 	assert_int_equal(route("GET", "//v2").endpoint, HTTP_EP_NOT_FOUND);
 	assert_int_equal(route("GET", "/v2/health").endpoint, HTTP_EP_NOT_FOUND);
 	assert_int_equal(route("GET", "/v2/health/dead").endpoint, HTTP_EP_NOT_FOUND);
+	assert_true(route("POST", "/v2/health/dead").method_ok); /* 404, not 405 */
 	assert_int_equal(route("GET", "/v3").endpoint, HTTP_EP_NOT_FOUND);
 	assert_int_equal(route("GET", "").endpoint, HTTP_EP_NOT_FOUND);
 	assert_int_equal(route("GET", "v2").endpoint, HTTP_EP_NOT_FOUND);
