@@ -54,6 +54,7 @@ struct search_space {
 	bool user_concurrency_min, user_concurrency_max;
 	const uint64_t *concurrencies;  /* the run's explicit list (-c); n 0: doubling min..max */
 	size_t n_concurrencies;
+	bool request_rates;             /* the run's loads are request rates (--request-rate) */
 	const uint32_t *queue_delays_us; /* predictive: dynamic batching delays searched */
 	size_t n_queue_delays;
 	size_t top_n;                   /* quick: configurations swept after the climb */

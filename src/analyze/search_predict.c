@@ -427,6 +427,16 @@ static int predictive_start(const struct search_space *space,
 		return it_error_set(err, IT_ERR_INVALID,
 				    "the predictive search does not take model_config_parameters; "
 				    "use the manual (brute) search for them");
+	/*
+	 * Its fit reads closed-loop levels and it proposes concurrencies: with
+	 * request rates it would answer another question than the one asked,
+	 * and rank concurrency levels against rate levels.
+	 */
+	if (space->request_rates)
+		return it_error_set(err, IT_ERR_INVALID,
+				    "the predictive search measures concurrency levels and cannot "
+				    "search request rates; use --concurrency, or brute search for "
+				    "--request-rate");
 	p = xcalloc(1, sizeof(*p));
 	p->sp = space;
 	p->obj = objectives;

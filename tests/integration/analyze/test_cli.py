@@ -120,6 +120,12 @@ def run(c, infertune, scratch):
     export = os.path.join(scratch, "e1")
     expect_fail(c, infertune, base + ["-e", export, "--run-config-search-mode", "optuna"], 2,
                 "choose brute, quick or predictive", "an unknown search mode")
+    # The predictive search proposes concurrencies; asked for request rates it
+    # would answer another question (and rank rate levels against them).
+    expect_fail(c, infertune, base + ["-e", export, "--run-config-search-mode", "predictive",
+                                      "--request-rate", "100,200"], 2,
+                "model 'simbest': the predictive search measures concurrency levels and "
+                "cannot search request rates", "predictive search with --request-rate", export)
     expect_fail(c, infertune, ["--profile-models", "simbest", "-e", export, "-m",
                                os.path.join(scratch, "nowhere")], 2, "nowhere",
                 "a missing model repository")
