@@ -107,7 +107,7 @@ void analyzer_emit_event(struct analyzer *a, struct analyze_event *ev)
 
 /* ---- the analyzer ------------------------------------------------------------- */
 
-static const char *search_mode_of(const struct analyzer *a)
+const char *analyzer_search_mode(const struct analyzer *a)
 {
 	const struct analyze_options *o = a->o;
 
@@ -331,7 +331,7 @@ static void predictions_summary(struct analyzer *a, const struct model_ctx *mc)
 
 static int run_model(struct analyzer *a, struct model_ctx *mc, struct it_error *err)
 {
-	const struct search_ops *ops = search_find(search_mode_of(a));
+	const struct search_ops *ops = search_find(analyzer_search_mode(a));
 	struct search *s = NULL;
 	struct search_point pt;
 	bool stop = false;
@@ -388,7 +388,7 @@ static int run_begin(struct analyzer *a, struct it_error *err)
 	memset(&run, 0, sizeof(run));
 	run.command_line = a->cfg->command_line;
 	run.options_json = opts_text;
-	run.search_mode = search_mode_of(a);
+	run.search_mode = analyzer_search_mode(a);
 	run.server_mode = a->o->server_mode == ANALYZE_SERVER_REMOTE ? "remote" : "embedded";
 	run.server_url = a->o->server_mode == ANALYZE_SERVER_REMOTE ? a->server_url : NULL;
 	run.profile_key = a->n_models ? a->models[0].profile_key : "";

@@ -124,6 +124,13 @@ static inline bool interrupted(const struct analyzer *a)
 }
 
 /**
+ * The strategy the run uses: "manual" when the search is disabled or any
+ * model lists model_config_parameters (as Model Analyzer), else the
+ * options' mode. The string is static or the options'.
+ */
+const char *analyzer_search_mode(const struct analyzer *a);
+
+/**
  * Sends an event of `kind` whose message is printf(fmt, ...) (at most 2047
  * bytes; fmt NULL: empty) to the caller's callback, with the progress
  * brought up to date. Does nothing without a callback.

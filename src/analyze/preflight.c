@@ -606,6 +606,27 @@ static int prepare_model(struct analyzer *a, struct model_ctx *mc,
 	return check_manual(mc, spec, err);
 }
 
+/*
+ * The strategy started once on the model's space and dropped, so that what
+ * it refuses (model_config_parameters or request rates with the predictive
+ * search) stops the analysis before anything is measured, not after the
+ * models before it.
+ */
+static int check_strategy(struct analyzer *a, const struct model_ctx *mc, struct it_error *err)
+{
+	const struct search_ops *ops = search_find(analyzer_search_mode(a));
+	struct search *s = NULL;
+	int rc;
+
+	if (!ops)
+		return 0;
+	rc = search_new(ops, &mc->space, &mc->obj, &s, err);
+	search_free(s);
+	if (rc)
+		it_error_prefix(err, "model '%s'", mc->name);
+	return rc;
+}
+
 int preflight_models(struct analyzer *a, struct it_error *err)
 {
 	const struct analyze_options *o = a->o;
@@ -615,6 +636,8 @@ int preflight_models(struct analyzer *a, struct it_error *err)
 	a->n_models = o->n_models;
 	for (size_t i = 0; i < o->n_models; i++) {
 		rc = prepare_model(a, &a->models[i], &o->models[i], err);
+		if (!rc)
+			rc = check_strategy(a, &a->models[i], err);
 		if (rc)
 			return rc;
 	}

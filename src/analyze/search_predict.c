@@ -24,7 +24,7 @@
  * be fitted: the search says so and measures brute's configurations at
  * the run's concurrencies instead.
  */
-#include "analyze/search.h"
+#include "analyze/search_predict.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -326,28 +326,37 @@ static bool predict_conf(const struct pred *p, const struct pconf *pc, double lo
 	return true;
 }
 
-/*
- * Refits when observations came in; false when nothing can be fitted (with
- * a note for the user unless quiet).
- */
-static bool refit(struct pred *p, bool quiet)
+/* Refits when observations came in; IT_ERR_INVALID when nothing can be fitted. */
+static int refit_or_error(struct pred *p, struct it_error *err)
 {
 	struct predict_obs *v;
-	struct it_error err = { 0 };
 	int rc;
 
 	if (p->fit && !p->fit_stale)
-		return true;
+		return 0;
 	v = observations_view(p->obs, p->n_obs);
 	predict_fit_free(p->fit);
 	p->fit = NULL;
-	rc = predict_fit_new(v, p->n_obs, p->max_batch, &p->fit, &err);
+	rc = predict_fit_new(v, p->n_obs, p->max_batch, &p->fit, err);
 	free(v);
 	p->fit_stale = false;
-	if (rc && !quiet)
+	return rc;
+}
+
+/*
+ * refit_or_error() for the search: false when nothing can be fitted, with
+ * a note for the user unless quiet.
+ */
+static bool refit(struct pred *p, bool quiet)
+{
+	struct it_error err = { 0 };
+
+	if (!refit_or_error(p, &err))
+		return true;
+	if (!quiet)
 		snprintf(p->note, sizeof(p->note), "predictive search: %s; measuring brute "
 			 "search's configurations instead", err.message);
-	return rc == 0;
+	return false;
 }
 
 /* A point of the space and its prediction (pick_next's shortlist). */
@@ -628,3 +637,83 @@ const struct search_ops search_predictive = {
 	.prediction = predictive_prediction,
 	.note = predictive_note,
 };
+
+/* ---- the replay (search_predict.h) ------------------------------------------------ */
+
+struct predictive_replay {
+	struct pred *p;
+};
+
+int predictive_replay_new(const struct search_space *space, struct predictive_replay **out,
+			  struct it_error *err)
+{
+	void *state = NULL;
+	struct predictive_replay *r;
+	int rc;
+
+	/* The objectives only steer pick_next() and feed(), which a replay never calls. */
+	rc = predictive_start(space, NULL, &state, err);
+	if (rc)
+		return rc;
+	r = xcalloc(1, sizeof(*r));
+	r->p = state;
+	*out = r;
+	return 0;
+}
+
+void predictive_replay_observe(struct predictive_replay *r, const struct model_config *cfg,
+			       const struct store_measurement *ms, size_t n)
+{
+	struct search_outcome o = { .measured = true, .config = cfg, .ms = ms, .n_ms = n };
+
+	obs_add(r->p, &o);
+}
+
+size_t predictive_replay_points(const struct predictive_replay *r)
+{
+	return r->p->n_confs * r->p->n_loads;
+}
+
+size_t predictive_replay_configs(const struct predictive_replay *r)
+{
+	return r->p->n_confs;
+}
+
+int predictive_replay_predict(struct predictive_replay *r, size_t i, struct search_point *pt,
+			      struct figures *fig, double *rel_uncertainty, struct it_error *err)
+{
+	struct pred *p = r->p;
+	size_t c, l;
+	int rc;
+
+	if (i >= p->n_confs * p->n_loads)
+		return it_error_set(err, IT_ERR_INVALID, "point %zu is outside the space (%zu points)",
+				    i, p->n_confs * p->n_loads);
+	rc = refit_or_error(p, err);
+	if (rc)
+		return rc;
+	c = i / p->n_loads;
+	l = i % p->n_loads;
+	if (!predict_conf(p, &p->confs[c], p->loads[l], PRED_REQUESTS, fig))
+		return it_error_set(err, IT_ERR_INVALID, "the simulation refused point %zu", i);
+	point_of(p, &p->confs[c], p->loads[l], pt);
+	*rel_uncertainty = predict_fit_uncertainty(p->fit);
+	return 0;
+}
+
+void predictive_replay_describe(const struct predictive_replay *r, char *buf, size_t size)
+{
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (r->p->fit)
+		predict_fit_describe(r->p->fit, buf, size);
+}
+
+void predictive_replay_free(struct predictive_replay *r)
+{
+	if (!r)
+		return;
+	predictive_free(r->p);
+	free(r);
+}
