@@ -139,19 +139,25 @@ def batching(c, infertune, scratch, b):
                        "--concurrency-range", "8")
     if doc:
         lv = doc["levels"][0]
-        overhead = float(re.search(r"overhead ([0-9.]+) ms", doc["fit"]["model"]).group(1))
+        model = doc["fit"]["model"]
+        overhead = float(re.search(r"overhead ([0-9.]+) ms", model).group(1))
+        t8 = float(re.search(r"([0-9.]+) ms at 8", model).group(1))
         # The front end's cost per response, when the fit found one: the 8
         # responses of a batch leave one after another, and the next batch
         # forms when the last client is back (docs/predictor.md).
-        serial = re.search(r"([0-9.]+) us per response", doc["fit"]["model"])
+        serial = re.search(r"([0-9.]+) us per response", model)
         stagger = 8 * float(serial.group(1)) / 1000 if serial else 0
-        x = 8 / ((t_b_ms(8) + overhead + stagger) / 1000)
+        x = 8 / ((t8 + overhead + stagger) / 1000)
         got = lv["predicted"]["throughput"]
-        tol = tolerance(doc)
+        # The fit's T(8) comes from the server's measured compute times (batches
+        # up to 4, extrapolated), which a busy machine stretches; the sim's is exact.
+        c.check(abs(t8 - t_b_ms(8)) <= 0.15 * t_b_ms(8),
+                f"T(8) extrapolated from batches up to 4: {t8} ms is the sim's "
+                f"{t_b_ms(8)} ms within 15%")
         c.check(lv["predicted"]["server_avg_batch"] == 8, "batches of 8 predicted", lv)
-        c.check(abs(got - x) <= tol * x, f"max_batch_size 8 at concurrency 8: {got:.1f} "
+        c.check(abs(got - x) <= 0.02 * x, f"max_batch_size 8 at concurrency 8: {got:.1f} "
                 f"infer/s is 8 / (T(8) + overhead + 8 x the cost per response) = {x:.0f} "
-                f"within {tol:.0%}")
+                f"within 2%")
     p = predict(infertune, "-e", b, "--concurrency-range", "4")
     c.check(p.returncode == 0 and "as simb_config_default" in p.stdout and
             "the simulator batches to the largest preferred_batch_size, 4" in p.stdout,
