@@ -37,6 +37,12 @@
 
 #define CONTROL_TIMEOUT_MS 15000
 #define LOAD_TIMEOUT_MS (30L * 60 * 1000)
+/*
+ * After a level failed: is the server still there? Liveness is the
+ * cheapest route a server has and the load has stopped, so a server that
+ * takes longer than this to answer it is not answering.
+ */
+#define LIVENESS_TIMEOUT_MS 3000
 #define SAMPLE_INTERVAL_MS 50
 
 static char *absolute(const char *path)
@@ -94,7 +100,7 @@ int analyzer_server_start(struct analyzer *a, struct it_error *err)
 	server_client_set_cancel(a->client, a->cfg->interrupt);
 	if (a->sampler)
 		sampler_set_pid(a->sampler, server_proc_pid(a->proc));
-	rc = server_client_live(a->client, err);
+	rc = server_client_live(a->client, 0, err);
 	if (rc)
 		it_error_prefix(err, "the embedded server started but does not answer");
 	return rc;
@@ -106,19 +112,21 @@ int analyzer_server_start(struct analyzer *a, struct it_error *err)
  */
 bool analyzer_server_alive(struct analyzer *a, char *how, size_t size)
 {
+	struct server_client *c = a->client;
+
 	if (a->proc) {
 		double deadline = mono_s() + 1.0;
 
 		while (server_proc_alive(a->proc, how, size)) {
 			struct timespec ts = { 0, 10000000 };
 
-			if (!server_client_live(a->client, NULL) || mono_s() > deadline)
+			if (!server_client_live(c, LIVENESS_TIMEOUT_MS, NULL) || mono_s() > deadline)
 				return true;
 			nanosleep(&ts, NULL);
 		}
 		return false;
 	}
-	if (server_client_live(a->client, NULL)) {
+	if (server_client_live(c, LIVENESS_TIMEOUT_MS, NULL)) {
 		snprintf(how, size, "does not answer at %s", a->server_url);
 		return false;
 	}
@@ -185,7 +193,7 @@ static int connect_remote(struct analyzer *a, struct it_error *err)
 	server_client_set_cancel(a->client, a->cfg->interrupt);
 	free(a->server_url);
 	a->server_url = xstrdup(server_client_url(a->client));
-	rc = server_client_live(a->client, err);
+	rc = server_client_live(a->client, 0, err);
 	if (rc) {
 		it_error_prefix(err, "the server at %s is not reachable", a->server_url);
 		return rc;

@@ -149,7 +149,7 @@ static char *model_path(const struct server_client *c, const char *prefix,
 	return strbuf_detach(&sb, NULL);
 }
 
-int server_client_live(struct server_client *c, struct it_error *err)
+int server_client_live(struct server_client *c, long timeout_ms, struct it_error *err)
 {
 	struct strbuf url;
 	long status = 0;
@@ -157,7 +157,7 @@ int server_client_live(struct server_client *c, struct it_error *err)
 
 	strbuf_init(&url, 0);
 	strbuf_addf(&url, "%s/v2/health/live", c->base);
-	rc = request(c, url.buf, NULL, c->timeout_ms, &status, err);
+	rc = request(c, url.buf, NULL, timeout_ms > 0 ? timeout_ms : c->timeout_ms, &status, err);
 	if (!rc && status != 200)
 		rc = it_error_set(err, IT_ERR_IO, "%s: HTTP %ld: the server is not live",
 				  url.buf, status);

@@ -42,8 +42,11 @@ void server_client_set_cancel(struct server_client *c,
 /** The base URL ("http://host:port"). */
 const char *server_client_url(const struct server_client *c);
 
-/** GET /v2/health/live: 0 when the server answers 200. */
-int server_client_live(struct server_client *c, struct it_error *err);
+/**
+ * GET /v2/health/live: 0 when the server answers 200 within timeout_ms
+ * (0: the client's control timeout).
+ */
+int server_client_live(struct server_client *c, long timeout_ms, struct it_error *err);
 
 /**
  * POST /v2/repository/models/NAME/load, with {"parameters":{"config": TEXT}}

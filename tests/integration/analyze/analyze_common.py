@@ -37,7 +37,7 @@ SEARCH_FLAGS = [
     "--run-config-search-max-instance-count", "3",
     "--run-config-search-max-model-batch-size", "8",
     "--run-config-search-max-concurrency", "16",
-    "--perf-analyzer-flag", "measurement-interval=250",
+    "--perf-analyzer-flag", "measurement-interval=150",
     "--duration-seconds", "0.5",
     # The HTML/PDF report has its own tests (tests/integration/report/);
     # test_cli.py checks that analyze writes it.

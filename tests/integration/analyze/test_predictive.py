@@ -27,7 +27,7 @@ import threading
 from analyze_common import (analyze, main, query, sim_config, start_serve, stop,
                             write_repo)
 
-COMMON = ["--perf-analyzer-flag", "measurement-interval=200", "--duration-seconds", "0",
+COMMON = ["--perf-analyzer-flag", "measurement-interval=150", "--duration-seconds", "0",
           "--skip-summary-reports", "--run-config-search-max-instance-count", "2",
           "--run-config-search-max-concurrency", "8"]
 
