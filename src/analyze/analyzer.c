@@ -439,6 +439,9 @@ static int run_finish(struct analyzer *a, int rc, struct it_error *err)
 	if (a->proc && a->summary.interrupted && *a->cfg->interrupt >= 2)
 		server_proc_kill_now(a->proc);
 	orc = analyzer_write_outputs(a, &oerr);
+	if (orc)
+		snprintf(a->summary.outputs_error, sizeof(a->summary.outputs_error), "%s",
+			 oerr.message);
 	if (orc && !rc) {
 		rc = orc;
 		if (err)
@@ -463,6 +466,7 @@ int analyzer_run(struct analyzer *a, struct it_error *err)
 
 	a->t_start = mono_s();
 	a->summary.measured = a->summary.reused = 0;
+	a->summary.outputs_error[0] = '\0';
 	rc = preflight_record_machine(a, err);
 	if (rc)
 		return rc;

@@ -26,6 +26,7 @@
 
 #include "store/figures.h"
 #include "store/store.h"
+#include "util/error.h"
 
 struct it_error;
 struct analyze_options;
@@ -119,6 +120,8 @@ struct analyze_summary {
 	double windows_s;               /* inside measurement windows proper */
 	bool interrupted;
 	bool resumed;                   /* results.db existed */
+	/* The CSVs and best configs could not be written: why ("" when they were). */
+	char outputs_error[IT_ERROR_MESSAGE_MAX];
 	char export_path[1024];
 	char db_path[1024];
 	char results_dir[1024];

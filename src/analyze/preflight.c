@@ -276,7 +276,9 @@ static int lock_export(struct analyzer *a, struct it_error *err)
 
 	a->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (a->lock_fd < 0)
-		rc = it_error_set(err, IT_ERR_IO, "%s: %s", lock, strerror(errno));
+		rc = it_error_set(err, IT_ERR_IO,
+				  "cannot write in the export folder %s (--export-path): %s: %s",
+				  a->export_path, lock, strerror(errno));
 	else if (flock(a->lock_fd, LOCK_EX | LOCK_NB))
 		rc = it_error_set(err, IT_ERR_STATE,
 				  "another infertune analyze is running with the export path %s",

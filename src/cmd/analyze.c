@@ -526,13 +526,22 @@ static void print_summary(const struct analyze_summary *s, const struct analyze_
 		printf("  In %zu measurement%s across %zu configuration%s (%zu failed).\n",
 		       r->n_measurements, r->n_measurements == 1 ? "" : "s", r->n_variants,
 		       r->n_variants == 1 ? "" : "s", r->n_failed);
-		printf("  Deployable config: %s\n", r->best_config_path);
+		if (r->best_config_path[0])
+			printf("  Deployable config: %s\n", r->best_config_path);
+		else if (s->outputs_error[0])
+			printf("  Deployable config: not written (below)\n");
 		print_capacity(r->capacity);
 		capacity = capacity || r->capacity[0];
 	}
-	printf("Results: %s; CSVs in %s (%s, %s, %s, measurements.csv%s)\n", s->db_path,
-	       s->results_dir, o->filename_model_inference, o->filename_model_gpu,
-	       o->filename_server_only, capacity ? ", " OUTPUTS_CAPACITY_CSV : "");
+	if (s->outputs_error[0])
+		printf("Results: %s; the CSVs and deployable configs were not written: %s. "
+		       "Every measurement is in results.db: once the folder is writable, the "
+		       "same command resumes and writes them (nothing is measured twice).\n",
+		       s->db_path, s->outputs_error);
+	else
+		printf("Results: %s; CSVs in %s (%s, %s, %s, measurements.csv%s)\n", s->db_path,
+		       s->results_dir, o->filename_model_inference, o->filename_model_gpu,
+		       o->filename_server_only, capacity ? ", " OUTPUTS_CAPACITY_CSV : "");
 	if (s->interrupted)
 		printf("Resume with the same command (or --resume): measured points are kept.\n");
 }
