@@ -186,3 +186,19 @@ const char *lg_error_message(const char *body, size_t len, char *buf,
 	}
 	return buf;
 }
+
+const char *lg_response_garbage(const char *head, size_t head_len, char *buf,
+				size_t size)
+{
+	char m[320];
+	size_t i = 0;
+
+	while (i < head_len && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' ||
+				head[i] == '\n'))
+		i++;
+	if (i < head_len && head[i] == '{')
+		return NULL;
+	snprintf(buf, size, "HTTP 200 but not a KServe inference response: %s",
+		 lg_error_message(head, head_len, m, sizeof(m)));
+	return buf;
+}

@@ -56,4 +56,16 @@ void fetcher_free(struct fetcher *f);
 const char *lg_error_message(const char *body, size_t len, char *buf,
 			     size_t size);
 
+/**
+ * Whether a 200 answer to an inference request can be a KServe response,
+ * judged from the first bytes of its body (head, head_len of them): a JSON
+ * object comes first, alone or before the binary outputs. Returns NULL when
+ * it can; otherwise why not ("HTTP 200 but not a KServe inference response:
+ * <the body's start>"), written into buf. As perf_analyzer, whose client
+ * fails a request whose answer it cannot parse, the caller counts such an
+ * answer as a failed request.
+ */
+const char *lg_response_garbage(const char *head, size_t head_len, char *buf,
+				size_t size);
+
 #endif

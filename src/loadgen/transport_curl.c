@@ -17,15 +17,15 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define ERROR_BODY_MAX 256
+#define BODY_HEAD_MAX 256
 
 /* One easy handle and the request it is carrying. */
 struct slot {
 	CURL *easy;
 	struct lg_request rq;
 	bool busy;
-	size_t err_len;
-	char err_body[ERROR_BODY_MAX];
+	size_t head_len;
+	char body_head[BODY_HEAD_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 	struct slot *next_free;
 };
@@ -104,18 +104,18 @@ static void curl_worker_release(struct worker *w)
 	w->tp = NULL;
 }
 
-/* The response body is not needed; its start is kept for error messages. */
+/* The response body is not needed; its start is kept to check it and for error messages. */
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
 	struct slot *s = userp;
 	size_t len = size * n;
 
-	if (s->err_len < ERROR_BODY_MAX) {
-		size_t room = ERROR_BODY_MAX - s->err_len;
+	if (s->head_len < BODY_HEAD_MAX) {
+		size_t room = BODY_HEAD_MAX - s->head_len;
 		size_t k = len < room ? len : room;
 
-		memcpy(s->err_body + s->err_len, data, k);
-		s->err_len += k;
+		memcpy(s->body_head + s->head_len, data, k);
+		s->head_len += k;
 	}
 	return len;
 }
@@ -164,7 +164,7 @@ static bool curl_start(struct worker *w, size_t body, const struct lg_request *r
 	curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 			 (curl_off_t)rs->bodies[body].len);
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, ce->headers[body]);
-	s->err_len = 0;
+	s->head_len = 0;
 	s->errbuf[0] = '\0';
 	s->rq = *rq;
 	mc = curl_multi_add_handle(w->multi, s->easy);
@@ -196,8 +196,8 @@ static void curl_done(struct worker *w, CURLMsg *msg)
 		char m[320];
 
 		snprintf(error, sizeof(error), "HTTP %ld: %s", status,
-			 lg_error_message(s->err_body, s->err_len, m, sizeof(m)));
-	} else {
+			 lg_error_message(s->body_head, s->head_len, m, sizeof(m)));
+	} else if (!lg_response_garbage(s->body_head, s->head_len, error, sizeof(error))) {
 		curl_off_t pre = 0, first = 0, total = 0;
 
 		curl_easy_getinfo(s->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);

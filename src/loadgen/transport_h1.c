@@ -475,7 +475,9 @@ static void conn_read(struct worker *w, struct conn *c)
 			if (used < (size_t)n)
 				c->parser.keep_alive = false;
 			if (c->parser.status == 200) {
-				finish(w, c, end, NULL);
+				finish(w, c, end, lg_response_garbage(c->parser.body_keep,
+								      c->parser.body_keep_len,
+								      why, sizeof(why)));
 			} else {
 				char m[320];
 

@@ -2,7 +2,8 @@
  * Unit tests for loadgen/h1: the bytes of a request, and the response
  * parser on what Triton, libmicrohttpd and nginx send, each response fed
  * whole, in every two-piece split and byte by byte (all must agree); the
- * messages for every way a response can be malformed or cut short.
+ * messages for every way a response can be malformed or cut short; the
+ * check that a 200 answer to an inference can be a KServe response.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loadgen/fetch.h"
 #include "loadgen/h1.h"
 
 /* What feeding one response gave. */
@@ -801,6 +803,26 @@ static void test_lifecycle(void **state)
 	assert_int_equal(p.head_alloc, 0);
 }
 
+/* A 200 answer is a KServe response only when a JSON object comes first. */
+static void test_response_garbage(void **state)
+{
+	static const char binary[] = "{\"outputs\":[]}\x01\x02";
+	char buf[512];
+	const char *why;
+
+	(void)state;
+	assert_null(lg_response_garbage("{\"model_name\":\"m\"}", 18, buf, sizeof(buf)));
+	assert_null(lg_response_garbage(" \r\n{", 4, buf, sizeof(buf)));
+	assert_null(lg_response_garbage(binary, sizeof(binary) - 1, buf, sizeof(buf)));
+	why = lg_response_garbage("<html>oops</html>", 17, buf, sizeof(buf));
+	assert_non_null(why);
+	assert_string_equal(why, "HTTP 200 but not a KServe inference response: <html>oops</html>");
+	why = lg_response_garbage("", 0, buf, sizeof(buf));
+	assert_string_equal(why, "HTTP 200 but not a KServe inference response: (empty body)");
+	assert_non_null(lg_response_garbage("\x89PNG", 4, buf, sizeof(buf)));
+	assert_non_null(lg_response_garbage("[1, 2]", 6, buf, sizeof(buf)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_trailer_max),
 		cmocka_unit_test(test_body_keep),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_response_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

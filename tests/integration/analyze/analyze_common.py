@@ -11,11 +11,14 @@ loaded two-core machine.
 """
 
 import csv
+import http.client
+import http.server
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 HOST = "127.0.0.1"
@@ -202,3 +205,57 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class _Forward(http.server.BaseHTTPRequestHandler):
+    """Forwards every request to the server's upstream; server.rewrite may
+    change the answer: rewrite(method, path, status, data) returns the body to
+    send with that status, or bytes wrapped in Raw to send as they are (no
+    HTTP) before closing the connection."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def forward(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        conn = http.client.HTTPConnection(*self.server.upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = self.server.rewrite(self.command, self.path, r.status, r.read())
+        conn.close()
+        if isinstance(data, Raw):
+            self.wfile.write(data.data)
+            self.close_connection = True
+            return
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = forward
+
+
+class Raw:
+    """Bytes a proxy sends instead of an HTTP answer."""
+    def __init__(self, data):
+        self.data = data
+
+
+def start_proxy(upstream_port, rewrite):
+    """A threaded HTTP proxy on a free port in front of 127.0.0.1:upstream_port
+    whose answers pass through rewrite (see _Forward). Returns the server:
+    server_address[1] is its port, shutdown() stops it."""
+    proxy = http.server.ThreadingHTTPServer((HOST, 0), _Forward)
+    proxy.daemon_threads = True
+    proxy.upstream = (HOST, upstream_port)
+    proxy.rewrite = rewrite
+    proxy.handle_error = lambda request, address: None  # a client that hung up
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    return proxy

@@ -18,14 +18,11 @@
   it cannot predict and measures brute search's configurations instead.
 """
 
-import http.client
-import http.server
 import json
 import os
-import threading
 
-from analyze_common import (analyze, main, query, sim_config, start_serve, stop,
-                            write_repo)
+from analyze_common import (analyze, main, query, sim_config, start_proxy, start_serve,
+                            stop, write_repo)
 
 COMMON = ["--perf-analyzer-flag", "measurement-interval=150", "--duration-seconds", "0",
           "--skip-summary-reports", "--run-config-search-max-instance-count", "2",
@@ -142,47 +139,21 @@ def nothing_meets(c, infertune, scratch):
             "nothing meets: said so, naming the closest configuration", p.stdout[-900:])
 
 
-class StatsWithoutBatchStats(http.server.BaseHTTPRequestHandler):
-    """Forwards to `upstream`, dropping batch_stats from statistics answers."""
-    protocol_version = "HTTP/1.1"
-    upstream = None
-
-    def log_message(self, *args):
-        pass
-
-    def forward(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else None
-        conn = http.client.HTTPConnection(*self.upstream, timeout=30)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "connection")}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        if self.path.endswith("/stats") and r.status == 200:
-            stats = json.loads(data)
-            for m in stats.get("model_stats", []):
-                m.pop("batch_stats", None)
-            data = json.dumps(stats).encode()
-        self.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        conn.close()
-
-    do_GET = do_POST = forward
+def without_batch_stats(method, path, status, data):
+    """Statistics answers without batch_stats, as an older Triton sends them."""
+    if path.endswith("/stats") and status == 200:
+        stats = json.loads(data)
+        for m in stats.get("model_stats", []):
+            m.pop("batch_stats", None)
+        data = json.dumps(stats).encode()
+    return data
 
 
 def remote_without_batch_stats(c, infertune, scratch):
     cfg = sim_config("simold", base_us=3000, per_item_us=0, slots=2, max_batch_size=0)
     repo = write_repo(os.path.join(scratch, "repo_old"), {"simold": cfg})
     proc, port, metrics = start_serve(infertune, repo, scratch, "serve-old")
-    StatsWithoutBatchStats.upstream = ("127.0.0.1", port)
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StatsWithoutBatchStats)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = start_proxy(port, without_batch_stats)
     try:
         export = os.path.join(scratch, "old")
         p = analyze(infertune, ["--server", "remote",
