@@ -8,6 +8,7 @@ the requests of that batch; the others, and the requests after it, are
 served."""
 
 import os
+import re
 import threading
 import time
 
@@ -105,6 +106,18 @@ def run(c, infertune, scratch):
         c.equal(len(answers), 96, "flaky: every request is answered")
         c.check(failed and all(b"sim_fail_every" in d for d in failed),
                 "flaky: the failed requests carry the backend's error", failed[:2])
+        # Tied to the batches: each failed execution names its number and its
+        # batch size; exactly that many requests carry it, and only every
+        # third execution failed.
+        by_exec = {}
+        for d in failed:
+            m = re.search(rb"execution (\d+) of a batch of (\d+) failed", d)
+            key = (int(m.group(1)), int(m.group(2))) if m else None
+            by_exec[key] = by_exec.get(key, 0) + 1
+        c.check(by_exec and all(k is not None and k[0] % 3 == 0 and n == k[1]
+                                for k, n in by_exec.items()),
+                "flaky: each failed execution failed exactly the requests of its batch",
+                by_exec)
         c.equal(fail_count, len(failed), "flaky: the statistics count exactly those failures")
         c.equal(e["inference_stats"]["success"]["count"], 96 - len(failed),
                 "flaky: every other request succeeded")
