@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"                       [--metrics-port PORT] [--allow-metrics BOOL]\n"
 	"                       [--model-control-mode none|explicit] [--load-model NAME|*]...\n"
 	"                       [--http-max-input-size BYTES] [--http-thread-count N]\n"
-	"                       [--http-idle-timeout-secs N]\n"
+	"                       [--http-idle-timeout-secs N] [--http-header-timeout-secs N]\n"
 	"                       [--exit-on-error BOOL] [--exit-timeout-secs N]\n"
 	"                       [--log-verbose N] [--port-file FILE]\n"
 	"\n"
@@ -56,6 +56,9 @@ static const char usage_text[] =
 	"  --http-idle-timeout-secs N  close a connection that sends and receives\n"
 	"                           nothing for N seconds (default 60; a request waiting\n"
 	"                           for its model is not idle)\n"
+	"  --http-header-timeout-secs N  a request's line and headers must arrive within\n"
+	"                           N seconds, its body within N more plus 1 s per KiB\n"
+	"                           (default 60): a client that trickles is cut\n"
 	"  --exit-on-error BOOL     exit at start if a model fails to load (default true)\n"
 	"  --exit-timeout-secs N    on SIGINT/SIGTERM, wait this long for answers (default 30)\n"
 	"  --log-verbose N          verbose log level (default 0)\n"
@@ -92,8 +95,8 @@ static const char *const known_flags[] = {
 	"--model-repository", "--model-store", "--load-model", "--http-address",
 	"--http-port", "--metrics-port", "--allow-metrics", "--exit-on-error",
 	"--model-control-mode", "--http-max-input-size", "--http-thread-count",
-	"--http-idle-timeout-secs", "--exit-timeout-secs", "--log-verbose",
-	"--port-file",
+	"--http-idle-timeout-secs", "--http-header-timeout-secs", "--exit-timeout-secs",
+	"--log-verbose", "--port-file",
 };
 
 static bool flag_in(const char *flag, const char *const *list, size_t n)
@@ -189,6 +192,11 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				return cmd_usage_error("serve", "%s: '%s' is not a number of seconds (1-86400)",
 						   flag, value);
 			a->opts.http_idle_timeout_s = (unsigned)n;
+		} else if (!strcmp(flag, "--http-header-timeout-secs")) {
+			if (!parse_u64(value, 86400, &n) || !n)
+				return cmd_usage_error("serve", "%s: '%s' is not a number of seconds (1-86400)",
+						   flag, value);
+			a->opts.http_header_timeout_s = (unsigned)n;
 		} else if (!strcmp(flag, "--exit-timeout-secs")) {
 			if (!parse_u64(value, 86400, &n))
 				return cmd_usage_error("serve", "%s: '%s' is not a number of seconds",

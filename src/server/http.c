@@ -41,6 +41,7 @@
 #include "model/config.h"
 #include "model/repository.h"
 #include "model/schema.h"
+#include "server/http_deadline.h"
 #include "server/infer.h"
 #include "server/kserve.h"
 #include "util/log.h"
@@ -90,6 +91,7 @@ struct http_server {
 	atomic_long in_flight;      /* infer requests suspended or not yet answered */
 	char *metadata;             /* GET /v2 body, built once */
 	size_t metadata_len;
+	struct http_deadlines *deadlines; /* NULL: no deadline for reading requests */
 };
 
 enum req_phase {
@@ -111,6 +113,7 @@ struct http_req {
 	bool too_large;
 	char *body;
 	size_t body_len, body_alloc;
+	struct http_watch *watch;   /* the connection's read deadline; NULL: none */
 	/* infer */
 	struct served_model *sm;
 	/* the stored answer of an infer (PHASE_ANSWERED) */
@@ -853,6 +856,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return NULL;
 }
 
+/* The connection's watch (http_deadline.h), or NULL when there are no deadlines. */
+static struct http_watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -868,7 +880,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		r->srv = srv;
 		r->conn = conn;
 		r->nul_in_path = *con_cls == &nul_in_path;
+		r->watch = watch_of(conn);
 		*con_cls = r;
+		http_watch_headers(r->watch);
 		http_route_parse(method, url, &r->route);
 		log_verbose(2, "HTTP request: %s %s", method, url);
 		/* Only the POST endpoints read a body; anything else is drained and dropped. */
@@ -881,6 +895,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			if (announced > srv->max_input_bytes) {
 				/* Refused before reading or allocating; MHD closes after the answer. */
 				r->too_large = true;
+				http_watch_request_read(r->watch);
 				return dispatch(r);
 			}
 			/*
@@ -900,11 +915,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->phase == PHASE_WAITING)
 		return MHD_YES; /* not reached: a suspended connection is not called */
 	if (*upload_data_size) {
+		http_watch_body(r->watch, *upload_data_size);
 		if (r->wants_body)
 			body_append(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	http_watch_request_read(r->watch);
 	if (r->nul_in_path)
 		return respond_error(conn, 400,
 				     "the request path contains an escaped NUL byte (%00)");
@@ -919,7 +936,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct http_server *srv = cls;
 	struct http_req *r = *con_cls;
 
-	(void)conn;
+	http_watch_answered(watch_of(conn));
 	if (!r || *con_cls == &nul_in_path) {
 		*con_cls = NULL; /* ended before on_request() took the marker */
 		return;
@@ -951,12 +968,15 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn,
 	(void)upload_data;
 	if (!*con_cls) {
 		*con_cls = srv; /* mark the first call; no per-request state */
+		http_watch_headers(watch_of(conn));
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		http_watch_body(watch_of(conn), *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	http_watch_request_read(watch_of(conn));
 	if (strcmp(method, "GET"))
 		return respond_error(conn, 405, "Method Not Allowed");
 	/* Triton: regex "/metrics/?"; anything else is 400 with an empty body. */
@@ -968,7 +988,32 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn,
 	return respond(conn, 200, CONTENT_PROMETHEUS, text, len, -1);
 }
 
+static void on_metrics_completed(void *cls, struct MHD_Connection *conn,
+				 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	http_watch_answered(watch_of(conn));
+}
+
 /* ---- lifecycle ---- */
+
+/* Opens and closes each connection's watch; MHD notifies "closed" before closing the socket. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *h = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_watch_close(h->deadlines, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	*socket_context = ci ? http_watch_open(h->deadlines, ci->connect_fd) : NULL;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -1020,7 +1065,7 @@ static int start_daemon(struct http_server *h,
 			 DEFAULT_CONNECTION_LIMIT;
 	unsigned flags;
 	char port[16];
-	int gai;
+	int gai, rc;
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -1040,6 +1085,12 @@ static int start_daemon(struct http_server *h,
 		threads = 1;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	rc = opts->header_timeout_s ?
+	     http_deadlines_start(opts->header_timeout_s, &h->deadlines, err) : 0;
+	if (rc) {
+		freeaddrinfo(ai);
+		return rc;
+	}
 	{
 		struct MHD_OptionItem o[] = {
 			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
@@ -1057,7 +1108,10 @@ static int start_daemon(struct http_server *h,
 			  (intptr_t)CONNECTION_MEMORY_BYTES, NULL },
 			{ MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)LISTEN_BACKLOG, NULL },
 			{ MHD_OPTION_NOTIFY_COMPLETED,
-			  h->kind == KIND_API ? (intptr_t)on_completed : 0, h },
+			  h->kind == KIND_API ? (intptr_t)on_completed :
+			  (intptr_t)on_metrics_completed, h },
+			{ MHD_OPTION_NOTIFY_CONNECTION,
+			  h->deadlines ? (intptr_t)on_connection : 0, h },
 			{ MHD_OPTION_URI_LOG_CALLBACK,
 			  h->kind == KIND_API ? (intptr_t)on_uri : 0, h },
 			/* A pool of one is no pool: MHD warns, so leave it out. */
@@ -1156,6 +1210,7 @@ void http_server_free(struct http_server *h)
 		return;
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
+	http_deadlines_free(h->deadlines);
 	free(h->metadata);
 	free(h);
 }

@@ -73,6 +73,13 @@ struct http_server_options {
 	unsigned thread_count;   /* MHD polling threads; 0 = one per CPU, at most 16 */
 	unsigned connection_limit; /* open connections at most; 0 = 65536 */
 	unsigned idle_timeout_s; /* close a connection silent this long; 0 = never */
+	/*
+	 * A request's line and headers must arrive within this many seconds
+	 * (of the connection's opening or of the previous answer), its body
+	 * within as long again plus 1 s per HTTP_BODY_MIN_RATE bytes; 0 = no
+	 * deadline (http_deadline.h).
+	 */
+	unsigned header_timeout_s;
 };
 
 /** A running listener (opaque). */

@@ -52,6 +52,8 @@ int server_new(const struct server_options *opts, struct server **out,
 		s->opts.exit_timeout_s = SERVER_DEFAULT_EXIT_TIMEOUT_S;
 	if (!s->opts.http_idle_timeout_s)
 		s->opts.http_idle_timeout_s = SERVER_DEFAULT_HTTP_IDLE_TIMEOUT_S;
+	if (!s->opts.http_header_timeout_s)
+		s->opts.http_header_timeout_s = SERVER_DEFAULT_HTTP_HEADER_TIMEOUT_S;
 	/* The caller's arrays are only read now (models_new copies them). */
 	s->opts.repositories = NULL;
 	s->opts.load_models = NULL;
@@ -118,6 +120,7 @@ int server_start(struct server *s, struct it_error *err)
 	ho.thread_count = s->opts.http_thread_count;
 	ho.connection_limit = connection_limit();
 	ho.idle_timeout_s = s->opts.http_idle_timeout_s;
+	ho.header_timeout_s = s->opts.http_header_timeout_s;
 	rc = http_server_start(&ho, s->models, &s->api, err);
 	if (rc)
 		return rc;

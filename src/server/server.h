@@ -22,6 +22,7 @@ struct it_error;
 #define SERVER_DEFAULT_MAX_INPUT_BYTES ((size_t)64 << 20)
 #define SERVER_DEFAULT_EXIT_TIMEOUT_S 30
 #define SERVER_DEFAULT_HTTP_IDLE_TIMEOUT_S 60
+#define SERVER_DEFAULT_HTTP_HEADER_TIMEOUT_S 60
 
 struct server_options {
 	const char *const *repositories;  /* at least one */
@@ -36,6 +37,7 @@ struct server_options {
 	size_t http_max_input_bytes;      /* 0 = SERVER_DEFAULT_MAX_INPUT_BYTES */
 	unsigned http_thread_count;       /* 0 = one per CPU (at most 16) */
 	unsigned http_idle_timeout_s;     /* close connections silent this long; 0 = default */
+	unsigned http_header_timeout_s;   /* a request's headers within this (http.h); 0 = default */
 	unsigned exit_timeout_s;          /* how long server_stop() waits for answers; 0 = default */
 };
 

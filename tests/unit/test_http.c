@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/http.h"
+#include "server/http_deadline.h"
 #include "server/metrics.h"
 #include "util/strbuf.h"
 
@@ -177,10 +178,30 @@ static void test_format_double(void **state)
 	}
 }
 
+/* Request deadlines: headers within the grace time, a body at 1 KiB/s after it. */
+static void test_deadline(void **state)
+{
+	const uint64_t s = 1000000000ULL;
+
+	(void)state;
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_HEAD, 5 * s, 0, 60), 65 * s);
+	/* Body bytes received before do not extend a head deadline. */
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_HEAD, 5 * s, 4096, 60), 65 * s);
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_BODY, 5 * s, 0, 60), 65 * s);
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_BODY, 5 * s, 10 * HTTP_BODY_MIN_RATE, 60),
+			 75 * s);
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_BODY, 0, HTTP_BODY_MIN_RATE / 2, 1),
+			 s + s / 2);
+	/* 64 GiB at 1 KiB/s: 2^26 s, no overflow. */
+	assert_int_equal(http_deadline_ns(HTTP_WATCH_BODY, 0, 1ULL << 36, 0), (1ULL << 26) * s);
+	assert_true(http_deadline_ns(HTTP_WATCH_READ, 5 * s, 0, 60) == UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_top_level),
+		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_route_models),
 		cmocka_unit_test(test_route_repository),
 		cmocka_unit_test(test_format_double),

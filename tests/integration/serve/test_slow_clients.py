@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Slow, silent, half-open and killed clients (issue #14, item 3) against a
-server with --http-idle-timeout-secs 2 and two HTTP threads: a normal client
-keeps its latency, the silent and stalled connections are closed by the
-idle timeout, the header tricklers hold no thread, a request slower than
-the idle timeout is not cut, a client killed with an infer in flight costs
-nothing once its answer is due, and the server ends with no more threads
-and file descriptors than it started with."""
+server with --http-idle-timeout-secs 2, --http-header-timeout-secs 3 and
+two HTTP threads: a normal client keeps its latency, the silent and stalled
+connections are closed by the idle timeout, the header tricklers hold no
+thread and are cut by the header deadline, a body trickled below 1 KiB/s is
+cut too while a body sent slowly but above that rate is served, a request
+slower than the idle timeout is not cut, a client killed with an infer in
+flight costs nothing once its answer is due, and the server ends with no
+more threads and file descriptors than it started with."""
 
 import os
 import socket
@@ -17,6 +19,7 @@ import time
 from common import HOST, Server, add_sub_pbtxt, binary_request, infer, main, sim_pbtxt, write_model
 
 IDLE_TIMEOUT_S = 2
+HEADER_TIMEOUT_S = 3
 TRICKLERS = 16          # more than the HTTP threads: none may be held by one
 SILENT = 8
 SAMPLES = 300
@@ -115,7 +118,8 @@ def run(c, infertune, scratch):
     repo = os.path.join(scratch, "repo")
     write_model(repo, "add_sub", add_sub_pbtxt())
     write_model(repo, "slow", sim_pbtxt("slow", base_us=2500000, max_batch_size=8))
-    args = ["--http-idle-timeout-secs", str(IDLE_TIMEOUT_S), "--http-thread-count", "2"]
+    args = ["--http-idle-timeout-secs", str(IDLE_TIMEOUT_S),
+            "--http-header-timeout-secs", str(HEADER_TIMEOUT_S), "--http-thread-count", "2"]
     with Server(infertune, scratch, [repo], args) as s:
         pid = s.proc.pid
         latencies_ms(s, 50)  # warm-up
@@ -165,16 +169,54 @@ def run(c, infertune, scratch):
         for sk in silent + [stalled]:
             sk.close()
 
-        # -- the tricklers: not cut by an inactivity timeout (docs/cli/serve.md says so)
-        time.sleep(max(0.0, IDLE_TIMEOUT_S + 1.5 - (time.monotonic() - t_start)))
-        c.check(trickle.sent > IDLE_TIMEOUT_S and trickle.cut == 0,
-                "header tricklers (1 byte/s) are not cut by the idle timeout: it bounds silence, "
-                "not the time to send headers", (trickle.sent, trickle.cut))
+        # -- the header tricklers: every byte resets the idle timeout, so it
+        # is the header deadline that cuts them (checked once a second)
+        closed = [wait_closed(sk, t_start + HEADER_TIMEOUT_S + 4) for sk in trickle.socks]
+        at = [t and round(t - t_start, 2) for t in closed]
+        c.check(all(at) and min(at) >= HEADER_TIMEOUT_S - 0.5 and trickle.sent > IDLE_TIMEOUT_S,
+                f"header tricklers (1 byte/s) are cut by the {HEADER_TIMEOUT_S} s header "
+                "deadline, after outliving the idle timeout", (at, trickle.sent))
         again = latencies_ms(s, 100)
         c.check(pct(again, 50) <= 3 * b50 + 2.0,
-                f"with {TRICKLERS} tricklers on 2 HTTP threads a normal client is still served",
+                f"after {TRICKLERS} tricklers on 2 HTTP threads a normal client is still served",
                 pct(again, 50))
         trickle.close()
+
+        # -- bodies: one trickled at 4 bytes/s is cut; one sent at 2 KiB/s over
+        # more than the deadline (8 KiB in 4 s) is served
+        json_body = (b'{"inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [16], '
+                     b'"data": [' + b",".join(b"%d" % i for i in range(16)) + b']}, '
+                     b'{"name": "INPUT1", "datatype": "INT32", "shape": [16], "data": ['
+                     + b",".join(b"1" for _ in range(16)) + b']}]' + b" " * 8000 + b"}")
+        head = (b"POST /v2/models/add_sub/infer HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(json_body))
+        slow_body = socket.create_connection((HOST, s.http_port))
+        good_body = socket.create_connection((HOST, s.http_port))
+        t_body = time.monotonic()
+        slow_body.sendall(head)
+        good_body.sendall(head)
+        sent_good, cut_at = 0, None
+        while sent_good < len(json_body):
+            good_body.sendall(json_body[sent_good:sent_good + 512])
+            sent_good += 512
+            try:
+                slow_body.sendall(json_body[:1])
+            except OSError:
+                cut_at = cut_at or time.monotonic() - t_body
+            time.sleep(0.25)
+        good_body.settimeout(10)
+        answer = good_body.recv(4096)
+        c.check(answer.startswith(b"HTTP/1.1 200"),
+                "a body sent at 2 KiB/s for 4 s, beyond the header deadline, is served",
+                answer[:200])
+        if cut_at is None:
+            t = wait_closed(slow_body, t_body + HEADER_TIMEOUT_S + 4)
+            cut_at = t and t - t_body
+        c.check(cut_at and cut_at >= HEADER_TIMEOUT_S - 0.5,
+                f"a body trickled at 4 bytes/s is cut after the {HEADER_TIMEOUT_S} s deadline",
+                cut_at)
+        slow_body.close()
+        good_body.close()
 
         # -- the killed client's request ran and was answered into a closed socket
         body, hdrs = binary_request([("INPUT0", "FP32", [1, 4], [1.0] * 4, True)])
