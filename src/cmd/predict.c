@@ -657,7 +657,7 @@ static void print_text(const struct ask *a, const char *db_path,
 {
 	struct strbuf sb;
 	char model[512], pct[16];
-	bool rate = n && ls[0].load.kind == DES_REQUEST_RATE;
+	bool rate = n && ls[0].load.kind == DES_REQUEST_RATE, extrapolated = false;
 
 	strbuf_init(&sb, 0);
 	describe_config(asked, set->threads_dim, &sb);
@@ -684,7 +684,12 @@ static void print_text(const struct ask *a, const char *db_path,
 
 		snprintf(load, sizeof(load), "%g", ls[i].load.value);
 		row_predicted(&ls[i].r.des, &r);
-		text_row(load, "predicted", &r, ls[i].r.des.saturated, pct);
+		if (ls[i].r.extrapolated[0]) {
+			snprintf(as, sizeof(as), "EXTRAPOLATED: %s", ls[i].r.extrapolated);
+			extrapolated = true;
+		}
+		text_row(load, "predicted", &r, ls[i].r.des.saturated,
+			 ls[i].r.extrapolated[0] ? as : pct);
 		if (ls[i].measured >= 0) {
 			row_measured(&set->fig[ls[i].measured], &r);
 			snprintf(as, sizeof(as), "as %s",
@@ -694,6 +699,9 @@ static void print_text(const struct ask *a, const char *db_path,
 	}
 	printf("\nEach predicted figure is %s: twice the fit's RMS throughput miss on the levels "
 	       "it was fitted to.\n", pct);
+	if (extrapolated)
+		printf("EXTRAPOLATED rows lie beyond what was measured: the model's guess, which "
+		       "that bound does not cover; measure such a configuration to know.\n");
 out:
 	if (cap->has) {
 		printf("\n");
@@ -711,7 +719,7 @@ static void csv_cell(double v, double scale, int decimals)
 }
 
 static void csv_row(double load, const struct row *r, const char *saturated,
-		    const char *prediction, double u)
+		    const char *prediction, double u, const char *extrapolated)
 {
 	const double lat[] = { r->avg, r->p50, r->p90, r->p95, r->p99, r->queue, r->compute };
 
@@ -721,7 +729,8 @@ static void csv_row(double load, const struct row *r, const char *saturated,
 	csv_cell(r->batch, 1, 3);
 	printf(",%s,%s", saturated, prediction);
 	csv_cell(u, 100, 1);
-	putchar('\n');
+	/* The reasons hold commas, never quotes. */
+	printf(extrapolated[0] ? ",\"%s\"\n" : ",%s\n", extrapolated);
 }
 
 /* With --latency-budget: one row, the capacity CSV's column names where it has the figure. */
@@ -750,7 +759,7 @@ static void print_csv(const struct observation_set *set, const struct predict_fi
 {
 	printf("%s,Inferences/Second,Avg latency,p50 latency,p90 latency,p95 latency,"
 	       "p99 latency,Server Queue,Server Compute,Avg Batch,Saturated,Prediction,"
-	       "Uncertainty %%\n", ls[0].load.kind == DES_REQUEST_RATE ? "Request Rate" :
+	       "Uncertainty %%,Extrapolated\n", ls[0].load.kind == DES_REQUEST_RATE ? "Request Rate" :
 	       "Concurrency");
 	for (size_t i = 0; i < n; i++) {
 		struct row r;
@@ -759,10 +768,10 @@ static void print_csv(const struct observation_set *set, const struct predict_fi
 		if (ls[i].r.des.saturated)
 			r.avg = r.p50 = r.p90 = r.p95 = r.p99 = r.queue = r.compute = NAN;
 		csv_row(ls[i].load.value, &r, ls[i].r.des.saturated ? "Yes" : "No", "Yes",
-			predict_fit_uncertainty(fit));
+			predict_fit_uncertainty(fit), ls[i].r.extrapolated);
 		if (ls[i].measured >= 0) {
 			row_measured(&set->fig[ls[i].measured], &r);
-			csv_row(ls[i].load.value, &r, "", "No", NAN);
+			csv_row(ls[i].load.value, &r, "", "No", NAN, "");
 		}
 	}
 }
@@ -845,11 +854,12 @@ static void print_json(const struct ask *a, const char *db_path,
 			json_object_set_new(measured, "measurement_id", json_integer(
 				set->obs[ls[i].measured].measurement_id));
 		}
-		lv = json_pack("{s:s,s:f,s:o,s:b,s:f,s:o}", "load_kind",
+		lv = json_pack("{s:s,s:f,s:o,s:b,s:f,s:o,s:o}", "load_kind",
 			       ls[i].load.kind == DES_CONCURRENCY ? "concurrency" : "request_rate",
 			       "load_value", ls[i].load.value, "predicted", json_row(&r),
 			       "saturated", ls[i].r.des.saturated, "rel_uncertainty",
-			       ls[i].r.rel_uncertainty, "measured",
+			       ls[i].r.rel_uncertainty, "extrapolated", ls[i].r.extrapolated[0] ?
+			       json_string(ls[i].r.extrapolated) : json_null(), "measured",
 			       measured ? measured : json_null());
 		json_array_append_new(levels, lv);
 	}

@@ -168,6 +168,7 @@ struct des_sim {
 	struct latency_samples latencies;
 	double sum_latency, sum_queue, sum_compute;
 	uint64_t completed, executions, items;
+	int64_t max_items;      /* the largest batch measured */
 };
 
 /* Nearest ns, as the batch policy reads times. */
@@ -387,6 +388,8 @@ static void finish(struct des_sim *s, size_t id)
 	if (s->measuring && s->now > s->t0) {
 		s->executions++;
 		s->items += (uint64_t)in->items;
+		if (in->items > s->max_items)
+			s->max_items = in->items;
 	}
 	for (size_t k = 0; k < in->n; k++) {
 		double sent = s->now;
@@ -678,6 +681,7 @@ static void sim_result(struct des_sim *s, struct des_result *out)
 		? (double)s->items / (double)s->executions : 0;
 	out->completed = s->completed;
 	out->executions = s->executions;
+	out->max_batch = s->max_items;
 	out->saturated = s->l->kind == DES_REQUEST_RATE &&
 			 (s->ran_out || (double)growth > 0.03 * n + slack);
 }

@@ -129,6 +129,7 @@ struct des_result {
 	double queue_avg_us;        /* server side, per request: queue entry to being taken */
 	double compute_avg_us;      /* being taken to execution end, device wait included */
 	double avg_batch;           /* mean executed batch size (items, not requests) */
+	int64_t max_batch;          /* the largest batch executed in the window (items) */
 	uint64_t completed;         /* requests measured (>= requests) */
 	uint64_t executions;        /* batches that ended in the window */
 	double window_s;            /* simulated length of the window */

@@ -48,6 +48,8 @@ struct fit_class {
 	double *exec_ns;        /* [max_batch] */
 	struct des_device device;
 	bool measured;          /* it had observations of its own */
+	int max_instances;      /* the most instances of its observations */
+	int64_t max_exec_batch; /* the largest batch its observations executed */
 };
 
 struct predict_fit {
@@ -353,9 +355,14 @@ static bool class_table(struct predict_fit *f, struct fit_class *fc,
 		free(p);
 		np = exec_points(obs, n, fc->threads, false, &p);
 	}
-	if (np)
+	if (np) {
 		exec_table(p, np, f->max_batch, fc->exec_ns);
+		fc->max_exec_batch = p[np - 1].b;
+	}
 	free(p);
+	for (size_t i = 0; i < n; i++)
+		if (obs[i].threads == fc->threads && obs[i].config.instances > fc->max_instances)
+			fc->max_instances = obs[i].config.instances;
 	return np > 0;
 }
 
@@ -430,6 +437,26 @@ int predict_fit_new(const struct predict_obs *obs, size_t n, int64_t max_batch,
 	return 0;
 }
 
+/*
+ * Where a prediction leaves what the fit saw: more instances than measured
+ * (how they share the device was never observed, least of all when one
+ * instance was all it saw) or batches larger than any executed (their
+ * time is the fitted line's, not a measurement). Writes "" when neither.
+ */
+static void extrapolation(const struct fit_class *fc, const struct des_config *c,
+			  const struct des_result *r, char *buf, size_t size)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	if (c->instances > fc->max_instances)
+		n = snprintf(buf, size, "%d instances, measured up to %d", c->instances,
+			     fc->max_instances);
+	if (r->max_batch > fc->max_exec_batch && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "%sbatches of %lld, executed up to %lld",
+			 n ? "; " : "", (long long)r->max_batch, (long long)fc->max_exec_batch);
+}
+
 int predict_run(const struct predict_fit *f, const struct des_config *c, int32_t threads,
 		const struct des_load *l, size_t requests, struct predict_result *out,
 		struct it_error *err)
@@ -441,9 +468,11 @@ int predict_run(const struct predict_fit *f, const struct des_config *c, int32_t
 		return it_error_set(err, IT_ERR_NOT_FOUND,
 				    "nothing was measured with %d intra-op threads", threads);
 	rc = simulate(f, fc, c, l, requests, &out->des, err);
-	if (!rc)
-		out->rel_uncertainty = f->uncertainty;
-	return rc;
+	if (rc)
+		return rc;
+	out->rel_uncertainty = f->uncertainty;
+	extrapolation(fc, c, &out->des, out->extrapolated, sizeof(out->extrapolated));
+	return 0;
 }
 
 /* ---- the highest rate within a latency budget --------------------------- */

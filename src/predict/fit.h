@@ -46,10 +46,17 @@ struct predict_obs {
 /** A fitted model (opaque). */
 struct predict_fit;
 
-/** A prediction: the simulation's figures and the model's relative uncertainty. */
+/**
+ * A prediction: the simulation's figures and the model's relative
+ * uncertainty. The uncertainty holds within what the fit saw; beyond it
+ * (more instances than any observation had, or batches larger than any
+ * executed) the model extrapolates and `extrapolated` says how: a figure
+ * nobody can bound from the measurements, to be read as a guess.
+ */
 struct predict_result {
 	struct des_result des;
 	double rel_uncertainty; /* fraction: twice the fit's RMS miss on its observations (>= 0.03) */
+	char extrapolated[200]; /* "" within what was measured, else why not */
 };
 
 /**

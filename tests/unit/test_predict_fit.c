@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "predict/fit.h"
@@ -75,6 +76,27 @@ static double actual(const struct des_config *c, double clients)
 	return r.throughput;
 }
 
+/* What the fit of test_recovers_the_model saw: 1 to 4 instances, batches up to 32. */
+static void extrapolations(const struct predict_fit *f)
+{
+	struct des_config seen = { 4, 32, true, NULL, 0, 0 };
+	struct des_config more = { 5, 1, true, NULL, 0, 0 };
+	struct des_config larger = { 1, 64, true, NULL, 0, 0 };
+	struct des_load l = { DES_CONCURRENCY, 64, false, 1 };
+	struct predict_result r;
+	char want[64];
+
+	assert_int_equal(predict_run(f, &seen, 0, &l, 0, &r, NULL), 0);
+	assert_string_equal(r.extrapolated, "");
+	assert_int_equal(predict_run(f, &more, 0, &l, 0, &r, NULL), 0);
+	assert_string_equal(r.extrapolated, "5 instances, measured up to 4");
+	assert_int_equal(predict_run(f, &larger, 0, &l, 0, &r, NULL), 0);
+	assert_true(r.des.max_batch > 32 && r.des.max_batch <= 64);
+	snprintf(want, sizeof(want), "batches of %lld, executed up to 32",
+		 (long long)r.des.max_batch);
+	assert_string_equal(r.extrapolated, want);
+}
+
 /*
  * One instance batching (sizes 1, 8 and 32 seen) and four instances of
  * batch 1: the fit predicts two instances batching 16 with a queue delay,
@@ -111,6 +133,7 @@ static void test_recovers_the_model(void **state)
 	print_message("unseen: predicted %.1f, actual %.1f infer/s\n", got, want);
 	assert_true(fabs(got - want) / want < 0.03);
 	assert_true(predict_fit_uncertainty(f) >= 0.03 && predict_fit_uncertainty(f) < 0.05);
+	extrapolations(f);
 	predict_fit_free(f);
 }
 

@@ -80,6 +80,8 @@ def not_batching(c, infertune, scratch, nb):
         c.check(abs(got - x) <= tol * x, f"3 instances, concurrency {conc:g}: "
                 f"{got:.1f} infer/s is min(I, S, C) / T = {x:.0f} within {tol:.0%}")
         c.check(lv["measured"] is None, f"concurrency {conc:g}: nothing measured there")
+        c.equal(lv["extrapolated"], "3 instances, measured up to 2",
+                f"concurrency {conc:g}: labelled an extrapolation (2 instances measured at most)")
     lat = doc["levels"][1]["predicted"]["latency_avg_ms"]
     want = 4 / 200 * 1000
     c.check(abs(lat - want) <= tol * want,
@@ -92,8 +94,9 @@ def not_batching(c, infertune, scratch, nb):
             "text: titled PREDICTION (not measured)", p.stdout[:300] + p.stderr)
     c.check(f"fitted to {levels} measured levels of 2 configurations" in p.stdout,
             "text: says what the fit rests on", p.stdout[:400])
-    c.check(re.search(r"^ +4 +predicted +\d+\.\d .*±\d+%$", p.stdout, re.M),
-            "text: a row per load with its uncertainty", p.stdout)
+    c.check(re.search(r"^ +4 +predicted +\d+\.\d .*EXTRAPOLATED: 3 instances, measured up to 2$",
+                      p.stdout, re.M) and "EXTRAPOLATED rows lie beyond what was measured" in
+            p.stdout, "text: a row per load, an extrapolation said so and explained", p.stdout)
 
     # Open loop: below capacity the rate; above, saturated.
     doc = predict_json(c, infertune, "rates", "-e", nb, "--instance-count", "3",
@@ -119,16 +122,22 @@ def not_batching(c, infertune, scratch, nb):
         m = doc["levels"][0]["measured"]
         c.check(m and m["variant"] == name and abs(m["throughput"] - thr) <= 1e-8 * thr,
                 "json: the measured figures beside the prediction", m)
+        c.check(doc["levels"][0]["extrapolated"] is None,
+                "json: within what was measured, no extrapolation", doc["levels"][0])
     p = predict(infertune, "-e", nb, "--instance-count", "2", "--concurrency-range", "4")
     c.check(re.search(r"^ +measured .*as " + name + "$", p.stdout, re.M),
             "text: a measured row under the predicted one", p.stdout)
+    c.check(re.search(r"^ +4 +predicted +\d+\.\d .*±\d+%$", p.stdout, re.M) and
+            "EXTRAPOLATED" not in p.stdout,
+            "text: within what was measured, the row carries its uncertainty", p.stdout)
 
     p = predict(infertune, "-e", nb, "--instance-count", "2", "--concurrency-range", "2:4:2",
                 "--format", "csv")
     rows = p.stdout.splitlines()
     c.equal(rows[0] if rows else "", "Concurrency,Inferences/Second,Avg latency,p50 latency,"
             "p90 latency,p95 latency,p99 latency,Server Queue,Server Compute,Avg Batch,"
-            "Saturated,Prediction,Uncertainty %", "csv: perf_analyzer's column names and ours")
+            "Saturated,Prediction,Uncertainty %,Extrapolated",
+            "csv: perf_analyzer's column names and ours")
     c.check(len(rows) == 5 and [r.split(",")[11] for r in rows[1:]] == ["Yes", "No"] * 2,
             "csv: a predicted and a measured row per load", rows)
 
@@ -155,6 +164,8 @@ def batching(c, infertune, scratch, b):
                 f"T(8) extrapolated from batches up to 4: {t8} ms is the sim's "
                 f"{t_b_ms(8)} ms within 15%")
         c.check(lv["predicted"]["server_avg_batch"] == 8, "batches of 8 predicted", lv)
+        c.equal(lv["extrapolated"], "batches of 8, executed up to 4",
+                "batches of 8: labelled an extrapolation (batches up to 4 executed)")
         c.check(abs(got - x) <= 0.02 * x, f"max_batch_size 8 at concurrency 8: {got:.1f} "
                 f"infer/s is 8 / (T(8) + overhead + 8 x the cost per response) = {x:.0f} "
                 f"within 2%")
