@@ -594,8 +594,9 @@ static int file_steps(struct builder *b)
 		goto out;
 	root = json_loadb(text, len, 0, &jerr);
 	if (!root) {
+		/* jansson's column 0 (the text ends at a line's start) is column 1 of that line. */
 		rc = it_error_at(b->err, IT_ERR_PARSE, b->o->data_file, jerr.line,
-				 jerr.column, "%s", jerr.text);
+				 jerr.column > 0 ? jerr.column : 1, "%s", jerr.text);
 		goto out;
 	}
 	data = json_object_get(root, "data");

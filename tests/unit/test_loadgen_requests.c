@@ -369,8 +369,16 @@ static void expect_file_error(const char *meta, const char *config, const char *
 
 static void test_data_file_errors(void **state)
 {
+	struct request_set *none = NULL;
+	struct it_error at = { 0 };
+
 	(void)state;
 	expect_file_error(meta_fixed, config_batch8, "{\"data\": [", IT_ERR_PARSE, "");
+	/* The text ends at the start of line 2: jansson's column 0 is column 1 there. */
+	assert_int_equal(build_from_file(meta_fixed, config_batch8, "{\"data\": [\n", 1, &none,
+					 &at), IT_ERR_PARSE);
+	assert_int_equal(at.line, 2);
+	assert_int_equal(at.col, 1);
 	expect_file_error(meta_fixed, config_batch8, "{\"steps\": []}", IT_ERR_INVALID,
 			  "expected {\"data\"");
 	expect_file_error(meta_fixed, config_batch8, "{\"data\": []}", IT_ERR_INVALID,
