@@ -1937,10 +1937,19 @@ int store_prediction_add(struct store *s, const struct store_prediction *p,
 	struct strbuf sql;
 	int rc;
 
+	/*
+	 * A resume predicts again the points it reuses, checked by the same
+	 * measurements: the row stored the first time stays the only one, or
+	 * the table would grow on every resume. ?2 ?3 ?4 and the measurement's
+	 * number repeat the values bound below.
+	 */
 	strbuf_init(&sql, 0);
 	strbuf_addf(&sql, "INSERT INTO predictions (run_id, variant_id, load_kind, load_value, "
 		    "%s, rel_uncertainty, model, measurement_id, created_at, role) "
-		    "VALUES (?, ?, ?, ?, %s, ?, ?, ?, ?, ?)", s->figure_columns, s->figure_params);
+		    "SELECT ?, ?, ?, ?, %s, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+		    "predictions WHERE variant_id = ?2 AND load_kind = ?3 AND load_value = ?4 "
+		    "AND measurement_id IS ?%d)", s->figure_columns, s->figure_params,
+		    7 + FIG_COUNT);
 	rc = store_prepare(s, sql.buf, &st, err);
 	strbuf_release(&sql);
 	if (rc)

@@ -397,7 +397,11 @@ struct store_prediction {
 					 * the point measures; else 'guided' (chose the point) */
 };
 
-/** Adds a prediction (schema 3's predictions table). */
+/**
+ * Adds a prediction (schema 3's predictions table), unless the point
+ * (variant, load) already has one checked by the same measurement (or
+ * by none, both): then nothing is added and the first one stays.
+ */
 int store_prediction_add(struct store *s, const struct store_prediction *p,
 			 struct it_error *err);
 

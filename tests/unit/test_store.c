@@ -894,9 +894,10 @@ static void add_prediction(struct store *s, int64_t run, int64_t var, double tp,
 }
 
 /*
- * Predictions keep their role; the errors are summed up per role; a
- * schema-3 file written before the role column reads its rows as guided
- * and gets the column when opened for writing.
+ * Predictions keep their role; one predicted again with the same
+ * checking measurement is not stored twice; the errors are summed up per
+ * role; a schema-3 file written before the role column reads its rows as
+ * guided and gets the column when opened for writing.
  */
 static void test_predictions_role(void **state)
 {
@@ -916,6 +917,8 @@ static void test_predictions_role(void **state)
 	assert_int_equal(n, 1);
 	add_prediction(s, run, var, all[0].fig.v[FIG_THROUGHPUT] * 1.1, all[0].id, false);
 	add_prediction(s, run, var, all[0].fig.v[FIG_THROUGHPUT] * 0.5, all[0].id, true);
+	/* Predicted again, checked by the same measurement (a resume): the first row stays. */
+	add_prediction(s, run, var, all[0].fig.v[FIG_THROUGHPUT] * 2, all[0].id, false);
 	assert_int_equal(store_predictions_of_model(s, 1, &ps, &np, NULL), 0);
 	assert_int_equal(np, 2);
 	assert_false(ps[0].probe);
@@ -943,9 +946,11 @@ static void test_predictions_role(void **state)
 	store_close(s);
 	s = open_migrated(path);
 	add_prediction(s, run, var, 1, 0, true);
+	add_prediction(s, run, var, 2, 0, true);        /* checked by none again: not added */
 	assert_int_equal(store_predictions_of_model(s, 1, &ps, &np, NULL), 0);
 	assert_int_equal(np, 2);        /* the latest of the point at concurrency 8 */
 	assert_true(ps[1].probe && !ps[1].measured);
+	assert_true(ps[1].throughput == 1);
 	free(ps);
 	store_close(s);
 	cleanup(path);

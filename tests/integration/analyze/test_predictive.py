@@ -84,6 +84,7 @@ def against_brute(c, infertune, scratch):
 
     # Again on the same folder: the same decisions, all reused.
     before = query(pred, "SELECT count(*) FROM variants")[0][0]
+    n_preds = query(pred, "SELECT count(*) FROM predictions")[0][0]
     p = analyze(infertune, base + ["--export-path", pred, "--run-config-search-mode",
                                    "predictive"], check=0)
     c.equal(p.returncode, 0, "resume: analyze exits 0")
@@ -92,6 +93,8 @@ def against_brute(c, infertune, scratch):
     c.equal(query(pred, "SELECT count(*) FROM variants")[0][0], before,
             "resume: no new configuration proposed")
     c.equal(best_throughput(pred), tp, "resume: the same recommendation")
+    c.equal(query(pred, "SELECT count(*) FROM predictions")[0][0], n_preds,
+            "resume: the predictions of reused points are not stored again")
 
 
 def predictive_unbatched(c, infertune, scratch, name, what, extra=()):
