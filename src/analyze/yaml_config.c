@@ -34,7 +34,18 @@ struct yctx {
 	const char *file;
 	struct analyze_options *o;
 	struct it_error *err;
+	const char *text;               /* the file's bytes: where node marks are placed */
+	size_t len;
 };
+
+static void mark_position(const char *text, size_t len, const yaml_mark_t *m,
+			  int *line, int *col);
+
+/* Node n's 1-based line and column in the file (mark_position()). */
+static void node_position(const struct yctx *y, const yaml_node_t *n, int *line, int *col)
+{
+	mark_position(y->text, y->len, &n->start_mark, line, col);
+}
 
 /* Model Analyzer keys that do not apply to infertune: accepted with a warning. */
 static const char *const ignored_keys[] = {
@@ -94,12 +105,12 @@ static int fail_at(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
 static int fail_at(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
-	int rc;
+	int rc, line = 0, col = 0;
 
+	if (n)
+		node_position(y, n, &line, &col);
 	va_start(ap, fmt);
-	rc = it_error_atv(y->err, IT_ERR_INVALID, y->file,
-			  n ? (int)n->start_mark.line + 1 : 0,
-			  n ? (int)n->start_mark.column + 1 : 0, fmt, ap);
+	rc = it_error_atv(y->err, IT_ERR_INVALID, y->file, line, col, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -108,12 +119,14 @@ static int fail_at(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
 static int relocate(struct yctx *y, const yaml_node_t *n, int rc)
 {
 	char msg[IT_ERROR_MESSAGE_MAX];
+	int line, col;
 
 	if (!y->err)
 		return rc;
 	snprintf(msg, sizeof(msg), "%s", y->err->message);
+	node_position(y, n, &line, &col);
 	it_error_at(y->err, rc == IT_ERR_NOT_FOUND ? IT_ERR_INVALID : rc, y->file,
-		    (int)n->start_mark.line + 1, (int)n->start_mark.column + 1, "%s", msg);
+		    line, col, "%s", msg);
 	return y->err->code;
 }
 
@@ -1034,11 +1047,12 @@ static int read_model_object(struct yctx *y, const char *name, const yaml_node_t
 		} else if (!strcmp(k, "triton_server_flags") ||
 			   !strcmp(k, "triton_server_environment")) {
 			struct strbuf sb;
+			int line, col;
 
+			node_position(y, map_key(y, n, i), &line, &col);
 			strbuf_init(&sb, 0);
 			strbuf_addf(&sb, "%s:%d:%d: profile_models.%s.%s does not apply to infertune; ignored",
-				    y->file, (int)map_key(y, n, i)->start_mark.line + 1,
-				    (int)map_key(y, n, i)->start_mark.column + 1, name, k);
+				    y->file, line, col, name, k);
 			y->o->warnings = xreallocarray(y->o->warnings, y->o->n_warnings + 1,
 						       sizeof(*y->o->warnings));
 			y->o->warnings[y->o->n_warnings++] = strbuf_detach(&sb, NULL);
@@ -1127,11 +1141,12 @@ static int read_root(struct yctx *y, const yaml_node_t *root)
 				     k, k);
 		} else if (in_list(k, ignored_keys, sizeof(ignored_keys) / sizeof(ignored_keys[0]))) {
 			struct strbuf sb;
+			int line, col;
 
+			node_position(y, kn, &line, &col);
 			strbuf_init(&sb, 0);
 			strbuf_addf(&sb, "%s:%d:%d: %s does not apply to infertune; ignored",
-				    y->file, (int)kn->start_mark.line + 1,
-				    (int)kn->start_mark.column + 1, k);
+				    y->file, line, col, k);
 			o->warnings = xreallocarray(o->warnings, o->n_warnings + 1,
 						    sizeof(*o->warnings));
 			o->warnings[o->n_warnings++] = strbuf_detach(&sb, NULL);
@@ -1202,7 +1217,7 @@ int analyze_options_parse_yaml(struct analyze_options *o, const char *text,
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct yctx y = { &doc, name, o, err };
+	struct yctx y = { &doc, name, o, err, text, len };
 	bool have_doc = false;
 	int rc = 0;
 
@@ -1231,12 +1246,13 @@ int analyze_options_parse_yaml(struct analyze_options *o, const char *text,
 		/* A second document would be silently ignored: refuse it. */
 		if (yaml_parser_load(&parser, &extra)) {
 			yaml_node_t *r = yaml_document_get_root_node(&extra);
+			int line, col;
 
-			if (r)
-				rc = it_error_at(err, IT_ERR_PARSE, name,
-						 (int)r->start_mark.line + 1,
-						 (int)r->start_mark.column + 1,
+			if (r) {
+				node_position(&y, r, &line, &col);
+				rc = it_error_at(err, IT_ERR_PARSE, name, line, col,
 						 "YAML: only one document is allowed");
+			}
 			yaml_document_delete(&extra);
 		}
 	}

@@ -220,6 +220,8 @@ static void test_errors_point_at_the_node(void **state)
 	/* A fault at the end of a file without a final newline: on its last line (fuzzing). */
 	expect_error("model_repository: /m\nexport", 2, 7, "could not find expected ':'");
 	expect_error("model_repository: /m\rexport", 2, 7, "could not find expected ':'");
+	/* ... also when the fault is a node's: an empty value at the end (fuzzing). */
+	expect_error("  ? constraints", 1, 16, "constraints: expected a mapping");
 	/* UTF-8 only: a UTF-16 byte-order mark is refused at its first byte. */
 	expect_error("\xff\xfe""a", 1, 1, "YAML");
 	expect_error("run_config_search_max_concurrency: many\n", 1, 36,
