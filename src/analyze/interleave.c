@@ -189,9 +189,18 @@ static void leader_profiler(struct analyzer *a, const struct model_ctx *mc, stru
 	struct it_error perr = { 0 };
 
 	sweep_profile_options(a, mc, &l->v, &mc->ps, l->batch, l->kind, l->value, &l->po);
-	/* Every window starts the load again: warm up with requests, not a window. */
-	if (!l->po.warmup_request_count)
-		l->po.warmup_request_count = INTERLEAVE_WARMUP_REQUESTS;
+	/*
+	 * Every window starts the load again: warm up with requests, not a
+	 * window. Two per client in a closed loop, so that the clients have
+	 * spread out and batches form as they do in the steady state (16
+	 * clients batching by 8 had not all sent once after 10 requests).
+	 */
+	if (!l->po.warmup_request_count) {
+		uint64_t w = l->kind == LOAD_CONCURRENCY ? 2 * (uint64_t)l->value : 0;
+
+		l->po.warmup_request_count = w > INTERLEAVE_WARMUP_REQUESTS ? w :
+					     INTERLEAVE_WARMUP_REQUESTS;
+	}
 	if (profiler_new(&l->po, &l->p, &perr)) {
 		analyzer_emit(a, AEV_LOG, 1, "interleaving: %s: %s", l->v.name, perr.message);
 		l->active = false;

@@ -164,8 +164,11 @@ def batching(c, infertune, scratch, b):
                 f"T(8) extrapolated from batches up to 4: {t8} ms is the sim's "
                 f"{t_b_ms(8)} ms within 15%")
         c.check(lv["predicted"]["server_avg_batch"] == 8, "batches of 8 predicted", lv)
-        c.equal(lv["extrapolated"], "batches of 8, executed up to 4",
-                "batches of 8: labelled an extrapolation (batches up to 4 executed)")
+        # The default's levels (concurrency 1 and 4) executed batches of at
+        # most 4, how many depends on the machine's timing.
+        c.check(re.fullmatch(r"batches of 8, executed up to [1-4]", lv["extrapolated"] or ""),
+                "batches of 8: labelled an extrapolation (batches up to 4 at most executed)",
+                lv["extrapolated"])
         c.check(abs(got - x) <= 0.02 * x, f"max_batch_size 8 at concurrency 8: {got:.1f} "
                 f"infer/s is 8 / (T(8) + overhead + 8 x the cost per response) = {x:.0f} "
                 f"within 2%")
