@@ -10,8 +10,12 @@
  *
  * The space is brute's (instances x intra-op threads x max_batch_size)
  * plus, for every max_batch_size above 1, dynamic batching's queue delay
- * (space.queue_delays_us) and, with a delay, a preferred batch size of
- * max_batch_size. The phases:
+ * (space.queue_delays_us) and, with a delay and a max_batch_size of 4 or
+ * more, a preferred batch size of half max_batch_size. Not a preferred
+ * size of max_batch_size: Triton gives every dynamic batcher without
+ * preferred sizes exactly that one (model_config_utils.cc normalizes it,
+ * server/batch_policy does the same), so it would be the same
+ * configuration twice. The phases:
  *  1. the default configuration over the run's concurrencies;
  *  2. probes: one instance at the largest max_batch_size (batch sizes to
  *     fit execution times to), the most instances at max_batch_size 1 (how
@@ -120,8 +124,9 @@ static void space_build(struct pred *p)
 					uint32_t delay = mbs > 1 ? delays[d] : 0;
 
 					conf_add(p, inst, th, (int32_t)mbs, delay, 0);
-					if (delay)
-						conf_add(p, inst, th, (int32_t)mbs, delay, (int32_t)mbs);
+					if (delay && mbs >= 4)
+						conf_add(p, inst, th, (int32_t)mbs, delay,
+							 (int32_t)(mbs / 2));
 				}
 			}
 		}
@@ -677,6 +682,18 @@ size_t predictive_replay_points(const struct predictive_replay *r)
 size_t predictive_replay_configs(const struct predictive_replay *r)
 {
 	return r->p->n_confs;
+}
+
+int predictive_replay_point(const struct predictive_replay *r, size_t i, struct search_point *pt,
+			    struct it_error *err)
+{
+	const struct pred *p = r->p;
+
+	if (i >= p->n_confs * p->n_loads)
+		return it_error_set(err, IT_ERR_INVALID, "point %zu is outside the space (%zu points)",
+				    i, p->n_confs * p->n_loads);
+	point_of(p, &p->confs[i / p->n_loads], p->loads[i % p->n_loads], pt);
+	return 0;
 }
 
 int predictive_replay_predict(struct predictive_replay *r, size_t i, struct search_point *pt,

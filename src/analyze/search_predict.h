@@ -47,6 +47,13 @@ size_t predictive_replay_points(const struct predictive_replay *r);
 size_t predictive_replay_configs(const struct predictive_replay *r);
 
 /**
+ * Point i (0 .. points - 1, configuration-major) into *pt, without a
+ * prediction. IT_ERR_INVALID outside the space.
+ */
+int predictive_replay_point(const struct predictive_replay *r, size_t i, struct search_point *pt,
+			    struct it_error *err);
+
+/**
  * Point i (0 .. points - 1, configuration-major) and its prediction by the
  * fit to everything observed so far (refitted when observations came in):
  * *pt its configuration and concurrency, *fig the predicted figures,

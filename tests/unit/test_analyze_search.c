@@ -15,10 +15,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze/objective.h"
 #include "analyze/search.h"
+#include "analyze/search_predict.h"
+#include "server/batch_policy.h"
 #include "util/error.h"
 
 /*
@@ -456,6 +459,87 @@ static void test_predictive_one_point(void **state)
 	assert_int_equal(t.pts[1].max_batch_size, 1);
 }
 
+static int64_t one_item(void *ctx, size_t k)
+{
+	(void)ctx;
+	(void)k;
+	return 1;
+}
+
+/*
+ * Whether two batchers take the same batches from every queue of 1 ..
+ * 2 x max_batch_size single-item requests, with the head fresh, halfway
+ * through its delay and past it.
+ */
+static bool same_batcher(const struct search_point *a, const struct search_point *b)
+{
+	struct batch_policy pa, pb;
+	int32_t pref_a = a->preferred_batch_size, pref_b = b->preferred_batch_size;
+	uint64_t delay_ns = (uint64_t)a->queue_delay_us * 1000;
+
+	batch_policy_init(&pa, a->max_batch_size, true, pref_a ? &pref_a : NULL, pref_a ? 1 : 0,
+			  a->queue_delay_us);
+	batch_policy_init(&pb, b->max_batch_size, true, pref_b ? &pref_b : NULL, pref_b ? 1 : 0,
+			  b->queue_delay_us);
+	for (size_t len = 1; len <= 2 * (size_t)a->max_batch_size; len++) {
+		for (int age = 0; age < 3; age++) {
+			struct batch_queue_view q = { .len = len, .head_start_ns = 1000000,
+						      .batch_size = one_item };
+			uint64_t now = q.head_start_ns + (uint64_t)age * delay_ns / 2;
+			uint64_t wa = 0, wb = 0;
+
+			if (batch_policy_next(&pa, &q, now, false, &wa) !=
+			    batch_policy_next(&pb, &q, now, false, &wb) || wa != wb)
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The predictive space holds no configuration twice: two points at the same
+ * instances, threads and load never batch alike (a preferred size of
+ * max_batch_size is what Triton gives a batcher without one, so searching
+ * it measured the same configuration twice). It does hold preferred sizes.
+ */
+static void test_predictive_space_has_no_twins(void **state)
+{
+	struct search_space sp = space();
+	struct predictive_replay *r = NULL;
+	struct search_point *pts;
+	size_t n, preferred = 0;
+
+	(void)state;
+	sp.max_mbs = 16;
+	assert_int_equal(predictive_replay_new(&sp, &r, NULL), 0);
+	n = predictive_replay_points(r);
+	pts = calloc(n, sizeof(*pts));
+	assert_non_null(pts);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(predictive_replay_point(r, i, &pts[i], NULL), 0);
+	assert_int_not_equal(predictive_replay_point(r, n, &pts[0], NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		preferred += pts[i].preferred_batch_size != 0;
+		for (size_t k = i + 1; k < n; k++) {
+			if (pts[i].instance_count != pts[k].instance_count ||
+			    pts[i].threads != pts[k].threads ||
+			    pts[i].concurrency != pts[k].concurrency ||
+			    pts[i].max_batch_size != pts[k].max_batch_size)
+				continue;
+			if (same_batcher(&pts[i], &pts[k])) {
+				char a[200], b[200];
+
+				search_point_label(&pts[i], a, sizeof(a));
+				search_point_label(&pts[k], b, sizeof(b));
+				fail_msg("%s and %s batch alike", a, b);
+			}
+		}
+	}
+	assert_true(preferred > 0);
+	free(pts);
+	predictive_replay_free(r);
+}
+
 static void test_label(void **state)
 {
 	struct search_point p;
@@ -481,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_brute_order),
 		cmocka_unit_test(test_predictive_without_batch_stats),
 		cmocka_unit_test(test_predictive_one_point),
+		cmocka_unit_test(test_predictive_space_has_no_twins),
 		cmocka_unit_test(test_brute_stops_at_failure),
 		cmocka_unit_test(test_brute_plateau),
 		cmocka_unit_test(test_brute_without_batching_and_threads),
