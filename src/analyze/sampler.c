@@ -14,6 +14,7 @@
 
 #include "metrics/collector.h"
 #include "util/error.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -157,7 +158,6 @@ int sampler_start(pid_t pid, uint64_t interval_ms, struct sampler **out,
 		  struct it_error *err)
 {
 	struct sampler *s = xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	int rc;
 
 	s->pid = pid;
@@ -179,10 +179,7 @@ int sampler_start(pid_t pid, uint64_t interval_ms, struct sampler **out,
 			s->has_energy = available;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&s->cv);
 	rc = pthread_create(&s->thread, NULL, sampler_main, s);
 	if (rc) {
 		sampler_free(s);

@@ -35,6 +35,7 @@
 #include "loadgen/schedule.h"
 #include "loadgen/transport.h"
 #include "util/error.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -737,7 +738,6 @@ static int worker_init(struct loadgen *lg, unsigned index, size_t max_inflight,
 {
 	struct worker *w = &lg->workers[index];
 	struct epoll_event ev;
-	pthread_condattr_t ca;
 
 	w->lg = lg;
 	w->index = index;
@@ -745,10 +745,7 @@ static int worker_init(struct loadgen *lg, unsigned index, size_t max_inflight,
 	w->max_inflight = max_inflight;
 	w->inited = true;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&w->cv);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -22,6 +22,7 @@
 
 #include "util/error.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -121,15 +122,11 @@ int http_deadlines_start(unsigned limit_s, struct http_deadlines **out,
 			 struct it_error *err)
 {
 	struct http_deadlines *d = xcalloc(1, sizeof(*d));
-	pthread_condattr_t ca;
 	int rc;
 
 	d->limit_s = limit_s;
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&d->cv);
 	rc = pthread_create(&d->thread, NULL, checker, d);
 	if (rc) {
 		pthread_cond_destroy(&d->cv);
@@ -151,6 +148,12 @@ void http_deadlines_free(struct http_deadlines *d)
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	pthread_join(d->thread, NULL);
+	while (d->head) {
+		struct http_watch *next = d->head->next;
+
+		free(d->head);
+		d->head = next;
+	}
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);

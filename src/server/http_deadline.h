@@ -54,8 +54,10 @@ int http_deadlines_start(unsigned limit_s, struct http_deadlines **out,
 			 struct it_error *err);
 
 /**
- * Stops the thread and frees d; NULL is a no-op. Every watch must have
- * been closed (stop the listener first).
+ * Stops the thread and frees d; NULL is a no-op. Call it after the
+ * listener has stopped: every watch should have been closed by then, and
+ * one that was not (a connection the listener never reported closed) is
+ * freed here, so nothing may use a watch of d afterwards.
  */
 void http_deadlines_free(struct http_deadlines *d);
 

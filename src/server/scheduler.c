@@ -18,6 +18,7 @@
 #include "server/stats.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -693,7 +694,6 @@ struct scheduler *scheduler_new(const struct model_config *config,
 {
 	struct scheduler *s = xcalloc(1, sizeof(*s));
 	struct scheduler *result = NULL;
-	pthread_condattr_t attr;
 	const struct sched_instance *failed = NULL;
 	int rc;
 
@@ -706,10 +706,7 @@ struct scheduler *scheduler_new(const struct model_config *config,
 	policy_init(s);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->order_mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->work_cv, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&s->work_cv);
 	pthread_cond_init(&s->init_cv, NULL);
 
 	rc = instances_plan(s, err);
